@@ -1,0 +1,16 @@
+//! Liaison's chat domain, free of HTTP and storage: contacts, participants, the items of a
+//! chat's event log, tokens, and the rules Amazon Connect applies to them. Time comes from an
+//! injected [`Clock`] so behaviour that depends on it is testable.
+
+pub mod chat;
+pub mod clock;
+pub mod content;
+pub mod token;
+pub mod transcript;
+
+pub use chat::{
+    ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
+    ParticipantRole,
+};
+pub use clock::{Clock, SystemClock, format_iso_millis, parse_iso_millis};
+pub use token::{TokenKind, TokenRecord, hash_token, new_token, sha256_hex};

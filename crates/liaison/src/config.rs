@@ -1,0 +1,87 @@
+//! Configuration: defaults, then a TOML file, then `LIAISON_*` environment variables, then
+//! command-line flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything `liaison serve` can be told. Each field is also a TOML key and, upper-cased with a
+/// `LIAISON_` prefix, an environment variable (`listen` = `LIAISON_LISTEN`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Directory for the database and generated credentials. Default `./liaison-data`.
+    pub data_dir: PathBuf,
+    /// Region used in ARNs. Any region is accepted in signatures. Default `us-east-1`.
+    pub region: String,
+    /// Account id used in ARNs. Default `000000000000`.
+    pub account_id: String,
+    /// URL clients reach Liaison at (e.g. `https://chat.example.com`); WebSocket URLs are built
+    /// from it. Unset: from the request's host, as `ws://`.
+    pub public_url: Option<String>,
+    /// Admin access key id for SigV4. Unset: generated on first start and kept in the data dir.
+    pub access_key_id: Option<String>,
+    /// Admin secret access key for SigV4.
+    pub secret_access_key: Option<String>,
+    /// Length of one minute of chat timers in milliseconds (shorten for tests and demos).
+    pub timer_minute_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("liaison-data"),
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            public_url: None,
+            access_key_id: None,
+            secret_access_key: None,
+            timer_minute_ms: 60_000,
+        }
+    }
+}
+
+/// Flags given on the command line; they win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, Box<figment::Error>> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment
+        .merge(Env::prefixed("LIAISON_"))
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .map_err(Box::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_flags_win() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../liaison.example.toml");
+        let config = load(
+            Some(&example),
+            Overrides {
+                listen: Some("127.0.0.1:9999".into()),
+                data_dir: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9999");
+        assert_eq!(config.timer_minute_ms, 60_000);
+        assert_eq!(config.region, "us-east-1");
+    }
+}

@@ -1,0 +1,186 @@
+//! `liaison`: a self-hosted chat contact center that speaks the Amazon Connect chat wire API.
+
+mod config;
+mod credentials;
+
+use clap::{Parser, Subcommand};
+use liaison_core::SystemClock;
+use liaison_server::state::ServerConfig;
+use liaison_store::SqliteStore;
+use liaison_wire::{Api, catalog};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "liaison",
+    version,
+    about = "Chat contact center speaking the Amazon Connect chat wire API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (env LIAISON_LISTEN; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (env LIAISON_DATA_DIR; default ./liaison-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print every operation of both AWS models and whether Liaison implements it.
+    Operations,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Operations => {
+            print_operations();
+            ExitCode::SUCCESS
+        }
+        Command::Serve {
+            listen,
+            data,
+            config,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            let overrides = config::Overrides {
+                listen,
+                data_dir: data,
+            };
+            let config = match config::load(config.as_deref(), overrides) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("liaison: configuration error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("liaison: cannot start the runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("liaison: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let admin = match (&config.access_key_id, &config.secret_access_key) {
+        (Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (None, None) => {
+            let (stored, created) = credentials::load_or_generate(&config.data_dir)?;
+            if created {
+                println!(
+                    "Generated admin credentials (kept in {}):",
+                    config.data_dir.display()
+                );
+                println!("  AWS_ACCESS_KEY_ID={}", stored.access_key_id);
+                println!("  AWS_SECRET_ACCESS_KEY={}", stored.secret_access_key);
+            } else {
+                println!(
+                    "Admin credentials: access key {} (see {}/admin-credentials.json)",
+                    stored.access_key_id,
+                    config.data_dir.display()
+                );
+            }
+            (stored.access_key_id, stored.secret_access_key)
+        }
+        _ => {
+            return Err(
+                "set both LIAISON_ACCESS_KEY_ID and LIAISON_SECRET_ACCESS_KEY, or neither".into(),
+            );
+        }
+    };
+    let store = SqliteStore::open(&config.data_dir).await?;
+    let mut server_config = ServerConfig::new(vec![admin]);
+    server_config.region = config.region;
+    server_config.account_id = config.account_id;
+    server_config.public_url = config.public_url;
+    server_config.timer_minute_ms = config.timer_minute_ms.max(1);
+    let state =
+        liaison_server::start(Arc::new(store), Arc::new(SystemClock), server_config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    println!("Liaison listening on http://{}", listener.local_addr()?);
+    liaison_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn print_operations() {
+    let operations = &catalog().operations;
+    let mut implemented = [0usize; 2];
+    let mut total = [0usize; 2];
+    println!(
+        "{:<20} {:<36} {:<7} {:<62} status",
+        "api", "operation", "method", "path"
+    );
+    for op in operations {
+        let index = usize::from(op.api == Api::Participant);
+        total[index] += 1;
+        let built = liaison_server::routes::handler(op.api, &op.name).is_some();
+        if built {
+            implemented[index] += 1;
+        }
+        println!(
+            "{:<20} {:<36} {:<7} {:<62} {}",
+            op.api.name(),
+            op.name,
+            op.method,
+            op.path,
+            if built { "implemented" } else { "not yet" }
+        );
+    }
+    println!(
+        "\nconnect: {}/{} implemented; connectparticipant: {}/{} implemented",
+        implemented[0], total[0], implemented[1], total[1]
+    );
+}

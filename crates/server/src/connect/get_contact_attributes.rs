@@ -1,0 +1,34 @@
+use super::{find_contact, find_instance};
+use crate::error::ApiError;
+use crate::state::AppState;
+use liaison_wire::ConnectError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Request {
+    instance_id: String,
+    initial_contact_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Response {
+    attributes: BTreeMap<String, String>,
+}
+
+/// `GET /contact/attributes/{InstanceId}/{InitialContactId}` — the contact's user attributes.
+pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
+    let instance = find_instance(state, &request.instance_id).await?;
+    let Some(contact) = find_contact(state, &instance, &request.initial_contact_id).await? else {
+        return Err(ConnectError::ResourceNotFound(format!(
+            "Contact {} not found.",
+            request.initial_contact_id
+        ))
+        .into());
+    };
+    Ok(Response {
+        attributes: contact.attributes,
+    })
+}

@@ -1,0 +1,150 @@
+//! Connect API (SigV4) operations, one module each: request, response and handler side by side.
+
+pub mod describe_contact;
+pub mod describe_contact_flow;
+pub mod describe_instance;
+pub mod get_contact_attributes;
+pub mod list_contact_flows;
+pub mod list_instances;
+pub mod start_chat_contact;
+pub mod stop_contact;
+pub mod update_contact_attributes;
+
+use crate::error::{ApiError, OrInternal};
+use crate::state::AppState;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use liaison_core::{Contact, Instance};
+use liaison_wire::{Api, ConnectError};
+use std::collections::BTreeMap;
+
+/// Largest total size of a contact's user attributes, in UTF-8 bytes of keys and values.
+pub const MAX_ATTRIBUTES_BYTES: usize = 32_768;
+
+/// Connect timestamps are epoch seconds as JSON numbers (fractions allowed).
+pub fn epoch_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// The last path segment of an ARN (`…/instance/<id>`), or the text itself when it is a plain id.
+pub fn id_from_arn(text: &str) -> &str {
+    if text.starts_with("arn:") {
+        text.rsplit('/').next().unwrap_or(text)
+    } else {
+        text
+    }
+}
+
+/// An instance as both `ListInstances` (InstanceSummary) and `DescribeInstance` (Instance) show it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceView {
+    id: String,
+    arn: String,
+    identity_management_type: &'static str,
+    instance_alias: String,
+    created_time: f64,
+    instance_status: &'static str,
+    inbound_calls_enabled: bool,
+    outbound_calls_enabled: bool,
+}
+
+impl InstanceView {
+    pub fn new(state: &AppState, instance: Instance) -> Self {
+        InstanceView {
+            arn: state.config.instance_arn(&instance.id),
+            id: instance.id,
+            identity_management_type: "CONNECT_MANAGED",
+            instance_alias: instance.alias,
+            created_time: epoch_seconds(instance.created_ms),
+            instance_status: "ACTIVE",
+            inbound_calls_enabled: false,
+            outbound_calls_enabled: false,
+        }
+    }
+}
+
+pub async fn find_instance(state: &AppState, instance_id: &str) -> Result<Instance, ApiError> {
+    let id = id_from_arn(instance_id);
+    state
+        .store
+        .get_instance(id)
+        .await
+        .or_internal(Api::Connect)?
+        .ok_or_else(|| {
+            ConnectError::ResourceNotFound(format!("Instance {instance_id} not found.")).into()
+        })
+}
+
+/// A contact of the instance; `None` when there is no such contact there.
+pub async fn find_contact(
+    state: &AppState,
+    instance: &Instance,
+    contact_id: &str,
+) -> Result<Option<Contact>, ApiError> {
+    let contact = state
+        .store
+        .get_contact(contact_id)
+        .await
+        .or_internal(Api::Connect)?;
+    Ok(contact.filter(|c| c.instance_id == instance.id))
+}
+
+pub fn contact_arn(state: &AppState, contact: &Contact) -> String {
+    format!(
+        "{}/contact/{}",
+        state.config.instance_arn(&contact.instance_id),
+        contact.id
+    )
+}
+
+/// Connect's rules for user-defined attributes: keys of letters, digits, `-` and `_`; at most
+/// 32,768 bytes in total.
+pub fn check_attribute_keys(attributes: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if let Some(key) = attributes.keys().find(|k| {
+        !k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        return Err(ConnectError::InvalidParameter(format!(
+            "Attribute key '{key}' is not valid: keys may contain only letters, digits, '-' and '_'."
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+pub fn too_large_attributes(total_bytes: usize) -> ApiError {
+    ConnectError::InvalidParameter(format!(
+        "The attributes total {total_bytes} bytes; a contact's attributes may total at most {MAX_ATTRIBUTES_BYTES} bytes."
+    ))
+    .into()
+}
+
+/// One page of `items` after the position in `next_token`, and the token of the page after it.
+pub fn paginate<T>(
+    items: Vec<T>,
+    next_token: Option<&str>,
+    max_results: usize,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let start = match next_token {
+        None => 0,
+        Some(token) => URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| {
+                text.strip_prefix("offset:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .ok_or_else(|| {
+                ApiError::from(ConnectError::InvalidParameter(
+                    "The NextToken is not valid.".into(),
+                ))
+            })?,
+    };
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(max_results).collect();
+    let next = (start + page.len() < total)
+        .then(|| URL_SAFE_NO_PAD.encode(format!("offset:{}", start + page.len())));
+    Ok((page, next))
+}

@@ -1,0 +1,62 @@
+//! Liaison's HTTP and WebSocket front.
+//!
+//! Routes come from the operation table of `liaison-wire` ([`routes`]); the Connect API is
+//! authenticated by SigV4 and the participant API by bearer tokens ([`auth`]); each implemented
+//! operation is one module under [`connect`] or [`participant`] holding its request, response
+//! and handler; chat items reach sockets through the store and the [`bus`].
+
+pub mod auth;
+pub mod bootstrap;
+pub mod bus;
+pub mod connect;
+pub mod error;
+mod layers;
+pub mod participant;
+pub mod routes;
+pub mod sigv4;
+pub mod state;
+pub mod timers;
+pub mod ws;
+
+use liaison_core::Clock;
+use liaison_store::{Store, StoreError};
+use state::{AppState, ServerConfig, Shared};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Builds the shared state, seeds the defaults, re-arms persisted deadlines and starts the
+/// timer task.
+pub async fn start(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: ServerConfig,
+) -> Result<AppState, StoreError> {
+    bootstrap::ensure_defaults(store.as_ref(), clock.as_ref()).await?;
+    let (timers, commands) = timers::Timers::channel();
+    let state = AppState::new(Shared {
+        store,
+        clock,
+        config,
+        bus: bus::Bus::default(),
+        timers,
+        sockets: ws::SocketRegistry::default(),
+    });
+    for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
+        state.timers.arm_chat_deadline(&contact_id, deadline_ms);
+    }
+    tokio::spawn(timers::run(state.clone(), commands));
+    Ok(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = layers::apply(routes::router(state));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,181 @@
+//! Liaison's durable storage.
+//!
+//! One narrow [`Store`] trait describes everything the server persists. Each mutating method is
+//! one transaction, and returns only after it committed: an HTTP 200 is never sent for a write
+//! that a crash could lose. Chat items get their per-contact sequence number inside the same
+//! transaction that writes them, so the log has no gaps and sockets can catch up from it.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use liaison_core::transcript::{Anchor, ScanDirection};
+use liaison_core::{ChatItem, Contact, Flow, Instance, NewItem, Participant, TokenRecord};
+use std::collections::BTreeMap;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure; the server answers it with the API's internal error.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "storage error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An idempotency key: a client token within the scope it was sent in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientTokenKey {
+    /// E.g. `StartChatContact:<instance id>` or `SendMessage:<participant id>`.
+    pub scope: String,
+    pub token: String,
+    /// A digest of the request's other members, to tell a retry from a reuse.
+    pub request_hash: String,
+}
+
+/// What a previous request with the same client token produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    pub request_hash: String,
+    /// The operation's own record of its result (a contact id, an item id, …).
+    pub result: String,
+}
+
+/// Everything StartChatContact writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub contact: Contact,
+    pub customer: Participant,
+    pub customer_token: TokenRecord,
+    pub items: Vec<NewItem>,
+    /// Recorded with the contact id as its result.
+    pub client_token: Option<ClientTokenKey>,
+}
+
+/// Result of [`Store::create_chat`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateChat {
+    Created(Vec<ChatItem>),
+    /// The client token was seen before; nothing was written.
+    Replayed(Replay),
+}
+
+/// An append to a contact's event log, with the state changes that go with it.
+#[derive(Debug, Clone, Default)]
+pub struct Append {
+    pub contact_id: String,
+    pub items: Vec<NewItem>,
+    /// Marks this participant as gone at the given time.
+    pub participant_left: Option<(String, i64)>,
+    /// Ends the contact at the given time.
+    pub end_contact_at: Option<i64>,
+    /// Recorded with the first item's id as its result.
+    pub client_token: Option<ClientTokenKey>,
+}
+
+/// Result of [`Store::append`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    Written(Vec<ChatItem>),
+    Replayed(Replay),
+    /// The contact has ended (or does not exist); nothing was written.
+    ContactClosed,
+}
+
+/// Result of [`Store::merge_attributes`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum MergedAttributes {
+    Merged,
+    /// The merged map would exceed the byte limit; nothing was written.
+    TooLarge {
+        total_bytes: usize,
+    },
+    NoSuchContact,
+}
+
+/// Total size of an attribute map as Connect counts it: the UTF-8 bytes of keys and values.
+pub fn attributes_size(attributes: &BTreeMap<String, String>) -> usize {
+    attributes.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn insert_instance(&self, instance: &Instance) -> Result<()>;
+    async fn list_instances(&self) -> Result<Vec<Instance>>;
+    async fn get_instance(&self, id: &str) -> Result<Option<Instance>>;
+
+    async fn insert_flow(&self, flow: &Flow) -> Result<()>;
+    /// Flows of an instance, ordered by name.
+    async fn list_flows(&self, instance_id: &str) -> Result<Vec<Flow>>;
+    async fn get_flow(&self, instance_id: &str, flow_id: &str) -> Result<Option<Flow>>;
+
+    /// Records a queue (`id`, `name`, `description`) of an instance.
+    async fn insert_queue(
+        &self,
+        instance_id: &str,
+        id: &str,
+        name: &str,
+        description: &str,
+        created_ms: i64,
+    ) -> Result<()>;
+    /// Queue names of an instance.
+    async fn list_queue_names(&self, instance_id: &str) -> Result<Vec<String>>;
+
+    async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
+    async fn get_contact(&self, id: &str) -> Result<Option<Contact>>;
+    async fn get_participant(&self, id: &str) -> Result<Option<Participant>>;
+    async fn list_participants(&self, contact_id: &str) -> Result<Vec<Participant>>;
+
+    /// Stores tokens in one transaction.
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()>;
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Appends items with the next sequence numbers, applying the state changes atomically.
+    async fn append(&self, append: Append) -> Result<Appended>;
+    /// Merges `updates` into the contact's attributes unless the result exceeds `max_bytes`.
+    async fn merge_attributes(
+        &self,
+        contact_id: &str,
+        updates: &BTreeMap<String, String>,
+        max_bytes: usize,
+    ) -> Result<MergedAttributes>;
+
+    /// Items with `seq > after_seq`, oldest first, at most `limit`.
+    async fn items_after(
+        &self,
+        contact_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatItem>>;
+    async fn find_item(&self, contact_id: &str, item_id: &str) -> Result<Option<ChatItem>>;
+    /// The sequence number a transcript scan starts at, if the anchor names an item.
+    async fn transcript_anchor(
+        &self,
+        contact_id: &str,
+        anchor: &Anchor,
+        direction: ScanDirection,
+    ) -> Result<Option<i64>>;
+    /// Transcript items in scan order from `from_seq` (inclusive; `None` = the end the scan starts
+    /// from), at most `limit`.
+    async fn transcript_page(
+        &self,
+        contact_id: &str,
+        direction: ScanDirection,
+        from_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatItem>>;
+
+    /// `(contact id, expires_ms)` of every open contact: the deadlines to re-arm after a restart.
+    async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>>;
+}

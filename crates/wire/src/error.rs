@@ -1,0 +1,135 @@
+//! The AWS errors each API surface can answer with.
+//!
+//! Each variant is one modeled error shape: its code (the shape name clients match on) and its
+//! HTTP status come from the model. The server renders them in exactly one place.
+
+/// What the Connect (SigV4) API answers with on failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectError {
+    InvalidRequest(String),
+    InvalidParameter(String),
+    ResourceNotFound(String),
+    /// 410: the contact exists no more (or never did) for the operation.
+    ContactNotFound(String),
+    DuplicateResource(String),
+    LimitExceeded(String),
+    Throttling(String),
+    InternalService(String),
+    /// A SigV4 failure, with the code and status AWS's front door uses for it.
+    Authentication {
+        code: &'static str,
+        status: u16,
+        message: String,
+    },
+}
+
+impl ConnectError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectError::InvalidRequest(_) => "InvalidRequestException",
+            ConnectError::InvalidParameter(_) => "InvalidParameterException",
+            ConnectError::ResourceNotFound(_) => "ResourceNotFoundException",
+            ConnectError::ContactNotFound(_) => "ContactNotFoundException",
+            ConnectError::DuplicateResource(_) => "DuplicateResourceException",
+            ConnectError::LimitExceeded(_) => "LimitExceededException",
+            ConnectError::Throttling(_) => "ThrottlingException",
+            ConnectError::InternalService(_) => "InternalServiceException",
+            ConnectError::Authentication { code, .. } => code,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ConnectError::InvalidRequest(_) | ConnectError::InvalidParameter(_) => 400,
+            ConnectError::ResourceNotFound(_) => 404,
+            ConnectError::ContactNotFound(_) => 410,
+            ConnectError::DuplicateResource(_) => 409,
+            ConnectError::LimitExceeded(_) | ConnectError::Throttling(_) => 429,
+            ConnectError::InternalService(_) => 500,
+            ConnectError::Authentication { status, .. } => *status,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            ConnectError::InvalidRequest(m)
+            | ConnectError::InvalidParameter(m)
+            | ConnectError::ResourceNotFound(m)
+            | ConnectError::ContactNotFound(m)
+            | ConnectError::DuplicateResource(m)
+            | ConnectError::LimitExceeded(m)
+            | ConnectError::Throttling(m)
+            | ConnectError::InternalService(m) => m,
+            ConnectError::Authentication { message, .. } => message,
+        }
+    }
+}
+
+/// What the Participant Service API answers with on failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParticipantError {
+    Validation(String),
+    AccessDenied(String),
+    ResourceNotFound {
+        message: String,
+        resource_id: String,
+        resource_type: &'static str,
+    },
+    Conflict(String),
+    ServiceQuotaExceeded(String),
+    Throttling(String),
+    InternalServer(String),
+}
+
+impl ParticipantError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParticipantError::Validation(_) => "ValidationException",
+            ParticipantError::AccessDenied(_) => "AccessDeniedException",
+            ParticipantError::ResourceNotFound { .. } => "ResourceNotFoundException",
+            ParticipantError::Conflict(_) => "ConflictException",
+            ParticipantError::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
+            ParticipantError::Throttling(_) => "ThrottlingException",
+            ParticipantError::InternalServer(_) => "InternalServerException",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ParticipantError::Validation(_) => 400,
+            ParticipantError::AccessDenied(_) => 403,
+            ParticipantError::ResourceNotFound { .. } => 404,
+            ParticipantError::Conflict(_) => 409,
+            ParticipantError::ServiceQuotaExceeded(_) => 402,
+            ParticipantError::Throttling(_) => 429,
+            ParticipantError::InternalServer(_) => 500,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            ParticipantError::Validation(m)
+            | ParticipantError::AccessDenied(m)
+            | ParticipantError::Conflict(m)
+            | ParticipantError::ServiceQuotaExceeded(m)
+            | ParticipantError::Throttling(m)
+            | ParticipantError::InternalServer(m) => m,
+            ParticipantError::ResourceNotFound { message, .. } => message,
+        }
+    }
+
+    /// Modeled members beyond `Message` that the body must carry.
+    pub fn extra_members(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ParticipantError::ResourceNotFound {
+                resource_id,
+                resource_type,
+                ..
+            } => vec![
+                ("ResourceId", resource_id.clone()),
+                ("ResourceType", resource_type.to_string()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
