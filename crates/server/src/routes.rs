@@ -8,7 +8,7 @@ use crate::{connect, participant, ws};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawPathParams, State};
-use axum::http::{Method, Request, header};
+use axum::http::{Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use liaison_wire::{
@@ -129,13 +129,7 @@ async fn unknown_operation(method: Method, uri: axum::http::Uri) -> Response {
         "No Amazon Connect or Participant Service operation matches {method} {}.",
         uri.path()
     );
-    let mut response = ApiError::from(ConnectError::InvalidRequest(message)).into_response();
-    *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        "x-amzn-ErrorType",
-        header::HeaderValue::from_static("UnknownOperationException"),
-    );
-    response
+    ApiError::from(ConnectError::UnknownOperation(message)).into_response()
 }
 
 async fn serve_operation(

@@ -213,15 +213,19 @@ async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscri
                         }
                     };
                     let full_batch = items.len() as u32 == CATCH_UP_BATCH;
+                    let mut finished = false;
                     for item in &items {
                         if socket.send(Message::Text(chat_frame(item, &subscriber.initial_contact_id))).await.is_err() {
                             return;
                         }
                         sent_through = item.seq;
-                        if ends_stream(item, &subscriber.participant_id) {
-                            let _ = socket.send(Message::Close(None)).await;
-                            return;
-                        }
+                        finished |= ends_stream(item, &subscriber.participant_id);
+                    }
+                    // Close only after the whole batch: a customer's `participant.left` is
+                    // written together with the `chat.ended` ChatJS waits for.
+                    if finished {
+                        let _ = socket.send(Message::Close(None)).await;
+                        return;
                     }
                     if !full_batch {
                         break;

@@ -15,6 +15,8 @@ pub enum ConnectError {
     LimitExceeded(String),
     Throttling(String),
     InternalService(String),
+    /// No operation matches the request's method and path.
+    UnknownOperation(String),
     /// A SigV4 failure, with the code and status AWS's front door uses for it.
     Authentication {
         code: &'static str,
@@ -34,6 +36,7 @@ impl ConnectError {
             ConnectError::LimitExceeded(_) => "LimitExceededException",
             ConnectError::Throttling(_) => "ThrottlingException",
             ConnectError::InternalService(_) => "InternalServiceException",
+            ConnectError::UnknownOperation(_) => "UnknownOperationException",
             ConnectError::Authentication { code, .. } => code,
         }
     }
@@ -41,7 +44,7 @@ impl ConnectError {
     pub fn status(&self) -> u16 {
         match self {
             ConnectError::InvalidRequest(_) | ConnectError::InvalidParameter(_) => 400,
-            ConnectError::ResourceNotFound(_) => 404,
+            ConnectError::ResourceNotFound(_) | ConnectError::UnknownOperation(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::DuplicateResource(_) => 409,
             ConnectError::LimitExceeded(_) | ConnectError::Throttling(_) => 429,
@@ -59,7 +62,8 @@ impl ConnectError {
             | ConnectError::DuplicateResource(m)
             | ConnectError::LimitExceeded(m)
             | ConnectError::Throttling(m)
-            | ConnectError::InternalService(m) => m,
+            | ConnectError::InternalService(m)
+            | ConnectError::UnknownOperation(m) => m,
             ConnectError::Authentication { message, .. } => message,
         }
     }

@@ -1,0 +1,272 @@
+//! An in-process Liaison on port 0 with a fresh SQLite store, and a client that speaks the
+//! real wire: SigV4-signed Connect calls, bearer-token participant calls, WebSocket frames.
+
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use liaison_core::SystemClock;
+use liaison_server::sigv4::{self, SigningKey};
+use liaison_server::state::ServerConfig;
+use liaison_store::SqliteStore;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const ACCESS_KEY: &str = "AKIDLIAISONTEST";
+pub const SECRET_KEY: &str = "test-secret-key";
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on `data_dir` with one "minute" of chat timers lasting `minute_ms`.
+    pub async fn start(data_dir: &Path, minute_ms: i64) -> TestServer {
+        let store = SqliteStore::open(data_dir).await.expect("open store");
+        let mut config = ServerConfig::new(vec![(ACCESS_KEY.into(), SECRET_KEY.into())]);
+        config.timer_minute_ms = minute_ms;
+        let state = liaison_server::start(Arc::new(store), Arc::new(SystemClock), config)
+            .await
+            .expect("start");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (sender, receiver) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            liaison_server::serve(listener, state, async {
+                let _ = receiver.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestServer {
+            base: format!("http://{address}"),
+            http: reqwest::Client::new(),
+            shutdown: Some(sender),
+            task: Some(task),
+        }
+    }
+
+    /// Stops accepting requests and waits for the server task to finish.
+    pub async fn stop(mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+
+    fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// A Connect API call signed with the admin keys (or `secret` when given).
+    pub async fn connect_as(
+        &self,
+        secret: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, HeaderMap, Value) {
+        let (raw_path, raw_query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
+        };
+        let body_bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_str(self.host()).unwrap());
+        if !body_bytes.is_empty() {
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+        }
+        let key = SigningKey {
+            access_key_id: ACCESS_KEY,
+            secret_access_key: secret,
+            region: "us-east-1",
+            service: "connect",
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        sigv4::sign(
+            method,
+            raw_path,
+            raw_query,
+            &mut headers,
+            &body_bytes,
+            &key,
+            now,
+        )
+        .expect("sign");
+        headers.remove("host");
+        let request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .headers(headers)
+            .body(body_bytes);
+        read(request.send().await.expect("request")).await
+    }
+
+    pub async fn connect(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, HeaderMap, Value) {
+        self.connect_as(SECRET_KEY, method, path, body).await
+    }
+
+    /// A participant API call with `X-Amz-Bearer: token`.
+    pub async fn participant(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, HeaderMap, Value) {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-amz-bearer", token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        read(request.send().await.expect("request")).await
+    }
+
+    /// A request exactly as given, for malformed input.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    pub async fn instance_and_flow(&self) -> (String, String) {
+        let (_, _, instances) = self.connect("GET", "/instance", None).await;
+        let instance = instances["InstanceSummaryList"][0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, _, flows) = self
+            .connect("GET", &format!("/contact-flows-summary/{instance}"), None)
+            .await;
+        let flow = flows["ContactFlowSummaryList"][0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (instance, flow)
+    }
+
+    /// Starts a chat with `extra` members merged into the request.
+    pub async fn start_chat(&self, extra: Value) -> Chat {
+        let (instance, flow) = self.instance_and_flow().await;
+        let mut body = json!({"InstanceId": instance, "ContactFlowId": flow, "ParticipantDetails": {"DisplayName": "Customer"}});
+        if let (Some(target), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in more {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, _, started) = self.connect("PUT", "/contact/chat", Some(body)).await;
+        assert_eq!(status, 200, "{started}");
+        let (status, _, connection) = self
+            .participant(
+                "/participant/connection",
+                started["ParticipantToken"].as_str().unwrap(),
+                json!({"Type": ["WEBSOCKET", "CONNECTION_CREDENTIALS"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{connection}");
+        Chat {
+            instance_id: instance,
+            contact_id: started["ContactId"].as_str().unwrap().into(),
+            participant_id: started["ParticipantId"].as_str().unwrap().into(),
+            participant_token: started["ParticipantToken"].as_str().unwrap().into(),
+            connection_token: connection["ConnectionCredentials"]["ConnectionToken"]
+                .as_str()
+                .unwrap()
+                .into(),
+            websocket_url: connection["Websocket"]["Url"].as_str().unwrap().into(),
+        }
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, HeaderMap, Value) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, body)
+}
+
+pub struct Chat {
+    pub instance_id: String,
+    pub contact_id: String,
+    pub participant_id: String,
+    pub participant_token: String,
+    pub connection_token: String,
+    pub websocket_url: String,
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens the chat's WebSocket and subscribes as ChatJS does, checking the reply.
+pub async fn open_socket(url: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket");
+    socket
+        .send(Message::text(
+            r#"{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}"#,
+        ))
+        .await
+        .expect("subscribe");
+    let reply = next_frame(&mut socket).await.expect("subscribe reply");
+    assert_eq!(
+        reply,
+        json!({"topic":"aws/subscribe","content":{"status":"success","topics":["aws/chat"]}})
+    );
+    socket
+}
+
+/// The next JSON text frame, or `None` when the socket closes or nothing comes within 5 s.
+pub async fn next_frame(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// The next `aws/chat` item, decoded from its string `content`.
+pub async fn next_item(socket: &mut Socket) -> Option<Value> {
+    let frame = next_frame(socket).await?;
+    assert_eq!(frame["topic"], "aws/chat", "{frame}");
+    assert_eq!(frame["contentType"], "application/json");
+    serde_json::from_str(frame["content"].as_str()?).ok()
+}
