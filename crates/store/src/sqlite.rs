@@ -23,6 +23,7 @@ use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 const MIGRATIONS: [(i64, &str, &str); 1] = [(
     1,
@@ -37,6 +38,8 @@ const READ_CONNECTIONS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Chat writes, committed in groups by [`group_commit`].
+    chat_writes: mpsc::Sender<(Work, Reply)>,
 }
 
 impl SqliteStore {
@@ -73,7 +76,29 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        let (chat_writes, queue) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(group_commit(writer.clone(), queue));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            chat_writes,
+        })
+    }
+
+    /// Queues a chat write for the next group commit and waits until it is durable.
+    async fn submit<T>(
+        &self,
+        work: Work,
+        reply: Reply,
+        result: oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
+        self.chat_writes
+            .send((work, reply))
+            .await
+            .map_err(|_| StoreError("the database writer has stopped".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError("the database writer dropped a write".into()))?
     }
 }
 
@@ -293,6 +318,246 @@ async fn commit(tx: Transaction<'_, Sqlite>) -> Result<()> {
     tx.commit().await.map_err(StoreError::from)
 }
 
+async fn create_chat_in(tx: &mut SqliteConnection, chat: NewChat) -> Result<CreateChat> {
+    if let Some(key) = &chat.client_token
+        && let Some(replay) = find_replay(&mut *tx, key).await?
+    {
+        return Ok(CreateChat::Replayed(replay));
+    }
+    let contact = &chat.contact;
+    sqlx::query(
+        "INSERT INTO contacts (id, instance_id, initial_contact_id, related_contact_id, flow_id, state, \
+         attributes, segment_attributes, customer_id, supported_content_types, initiated_ms, ended_ms, \
+         expires_ms, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)",
+    )
+    .bind(&contact.id)
+    .bind(&contact.instance_id)
+    .bind(&contact.initial_contact_id)
+    .bind(&contact.related_contact_id)
+    .bind(&contact.flow_id)
+    .bind(match contact.state {
+        ContactState::Open => "OPEN",
+        ContactState::Ended => "ENDED",
+    })
+    .bind(json_text(&contact.attributes))
+    .bind(contact.segment_attributes.as_ref().map(json_text))
+    .bind(&contact.customer_id)
+    .bind(json_text(&contact.supported_content_types))
+    .bind(contact.initiated_ms)
+    .bind(contact.ended_ms)
+    .bind(contact.expires_ms)
+    .execute(&mut *tx)
+    .await?;
+    let customer = &chat.customer;
+    sqlx::query(
+        "INSERT INTO participants (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&customer.id)
+    .bind(&customer.contact_id)
+    .bind(customer.role.as_str())
+    .bind(&customer.display_name)
+    .bind(customer.joined_ms)
+    .bind(customer.left_ms)
+    .execute(&mut *tx)
+    .await?;
+    insert_token_in(&mut *tx, &chat.customer_token).await?;
+    let items = append_items(&mut *tx, &contact.id, chat.items).await?;
+    if let Some(key) = &chat.client_token {
+        record_client_token(&mut *tx, key, &contact.id, contact.initiated_ms).await?;
+    }
+    Ok(CreateChat::Created(items))
+}
+
+async fn append_in(tx: &mut SqliteConnection, append: Append) -> Result<Appended> {
+    if let Some(key) = &append.client_token
+        && let Some(replay) = find_replay(&mut *tx, key).await?
+    {
+        return Ok(Appended::Replayed(replay));
+    }
+    let state: Option<String> = sqlx::query("SELECT state FROM contacts WHERE id = $1")
+        .bind(&append.contact_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("state"))
+        .transpose()?;
+    if state.as_deref() != Some("OPEN") {
+        return Ok(Appended::ContactClosed);
+    }
+    if let Some((participant_id, at_ms)) = &append.participant_left {
+        sqlx::query("UPDATE participants SET left_ms = $1 WHERE id = $2 AND left_ms IS NULL")
+            .bind(at_ms)
+            .bind(participant_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(at_ms) = append.end_contact_at {
+        sqlx::query("UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2")
+            .bind(at_ms)
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL",
+        )
+        .bind(at_ms)
+        .bind(&append.contact_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let now_ms = append
+        .items
+        .first()
+        .map(|i| i.absolute_ms)
+        .unwrap_or_default();
+    let written = append_items(&mut *tx, &append.contact_id, append.items).await?;
+    if let Some(key) = &append.client_token {
+        let result = written
+            .first()
+            .map(|i| i.item.id.clone())
+            .unwrap_or_default();
+        record_client_token(&mut *tx, key, &result, now_ms).await?;
+    }
+    Ok(Appended::Written(written))
+}
+
+async fn insert_tokens_in(tx: &mut SqliteConnection, tokens: Vec<TokenRecord>) -> Result<()> {
+    for token in &tokens {
+        insert_token_in(tx, token).await?;
+    }
+    Ok(())
+}
+
+/// Most writes a group commit takes at once.
+const MAX_GROUP: usize = 256;
+
+/// A chat write waiting for the next group commit.
+enum Work {
+    CreateChat(NewChat),
+    Append(Append),
+    InsertTokens(Vec<TokenRecord>),
+}
+
+/// Where a write's result goes once its group has committed.
+enum Reply {
+    CreateChat(oneshot::Sender<Result<CreateChat>>),
+    Append(oneshot::Sender<Result<Appended>>),
+    InsertTokens(oneshot::Sender<Result<()>>),
+}
+
+enum Outcome {
+    CreateChat(Result<CreateChat>),
+    Append(Result<Appended>),
+    InsertTokens(Result<()>),
+}
+
+impl Outcome {
+    fn is_ok(&self) -> bool {
+        match self {
+            Outcome::CreateChat(r) => r.is_ok(),
+            Outcome::Append(r) => r.is_ok(),
+            Outcome::InsertTokens(r) => r.is_ok(),
+        }
+    }
+}
+
+impl Reply {
+    fn send(self, outcome: Outcome) {
+        let _ = match (self, outcome) {
+            (Reply::CreateChat(to), Outcome::CreateChat(result)) => to.send(result).map_err(drop),
+            (Reply::Append(to), Outcome::Append(result)) => to.send(result).map_err(drop),
+            (Reply::InsertTokens(to), Outcome::InsertTokens(result)) => {
+                to.send(result).map_err(drop)
+            }
+            (reply, _) => {
+                reply.fail("internal mix-up of write results");
+                Ok(())
+            }
+        };
+    }
+
+    fn fail(self, message: &str) {
+        let error = StoreError(message.to_string());
+        let _ = match self {
+            Reply::CreateChat(to) => to.send(Err(error)).map_err(drop),
+            Reply::Append(to) => to.send(Err(error)).map_err(drop),
+            Reply::InsertTokens(to) => to.send(Err(error)).map_err(drop),
+        };
+    }
+}
+
+/// The group-commit writer. Chat writes arrive from many requests at once; each commit of a
+/// `synchronous=FULL` database waits for the disk, so the writer runs every write that is
+/// queued in one transaction (each in its own savepoint, so one failing write undoes only
+/// itself) and pays for one disk flush per group instead of one per write. Nobody is answered
+/// before the group's commit returns.
+async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<(Work, Reply)>) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        commit_group(&pool, group).await;
+    }
+}
+
+async fn commit_group(pool: &SqlitePool, group: Vec<(Work, Reply)>) {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(error) => {
+            let message = error.to_string();
+            for (_, reply) in group {
+                reply.fail(&message);
+            }
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(group.len());
+    for (work, reply) in group {
+        let mut savepoint = match sqlx::Connection::begin(&mut *tx).await {
+            Ok(savepoint) => savepoint,
+            Err(error) => {
+                reply.fail(&error.to_string());
+                continue;
+            }
+        };
+        let mut outcome = match work {
+            Work::CreateChat(chat) => {
+                Outcome::CreateChat(create_chat_in(&mut savepoint, chat).await)
+            }
+            Work::Append(append) => Outcome::Append(append_in(&mut savepoint, append).await),
+            Work::InsertTokens(tokens) => {
+                Outcome::InsertTokens(insert_tokens_in(&mut savepoint, tokens).await)
+            }
+        };
+        if outcome.is_ok()
+            && let Err(error) = savepoint.commit().await
+        {
+            outcome = match outcome {
+                Outcome::CreateChat(_) => Outcome::CreateChat(Err(error.into())),
+                Outcome::Append(_) => Outcome::Append(Err(error.into())),
+                Outcome::InsertTokens(_) => Outcome::InsertTokens(Err(error.into())),
+            };
+        }
+        done.push((reply, outcome));
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (reply, outcome) in done {
+                reply.send(outcome);
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for (reply, _) in done {
+                reply.fail(&message);
+            }
+        }
+    }
+}
+
 const ITEM_COLUMNS: &str = "contact_id, seq, id, item_type, content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript";
 
 #[async_trait]
@@ -389,55 +654,25 @@ impl Store for SqliteStore {
     }
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(key) = &chat.client_token
-            && let Some(replay) = find_replay(&mut tx, key).await?
-        {
-            return Ok(CreateChat::Replayed(replay));
-        }
-        let contact = &chat.contact;
-        sqlx::query(
-            "INSERT INTO contacts (id, instance_id, initial_contact_id, related_contact_id, flow_id, state, \
-             attributes, segment_attributes, customer_id, supported_content_types, initiated_ms, ended_ms, \
-             expires_ms, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)",
+        let (reply, result) = oneshot::channel();
+        self.submit(Work::CreateChat(chat), Reply::CreateChat(reply), result)
+            .await
+    }
+
+    async fn append(&self, append: Append) -> Result<Appended> {
+        let (reply, result) = oneshot::channel();
+        self.submit(Work::Append(append), Reply::Append(reply), result)
+            .await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
+        let (reply, result) = oneshot::channel();
+        self.submit(
+            Work::InsertTokens(tokens.to_vec()),
+            Reply::InsertTokens(reply),
+            result,
         )
-        .bind(&contact.id)
-        .bind(&contact.instance_id)
-        .bind(&contact.initial_contact_id)
-        .bind(&contact.related_contact_id)
-        .bind(&contact.flow_id)
-        .bind(match contact.state {
-            ContactState::Open => "OPEN",
-            ContactState::Ended => "ENDED",
-        })
-        .bind(json_text(&contact.attributes))
-        .bind(contact.segment_attributes.as_ref().map(json_text))
-        .bind(&contact.customer_id)
-        .bind(json_text(&contact.supported_content_types))
-        .bind(contact.initiated_ms)
-        .bind(contact.ended_ms)
-        .bind(contact.expires_ms)
-        .execute(&mut *tx)
-        .await?;
-        let customer = &chat.customer;
-        sqlx::query(
-            "INSERT INTO participants (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&customer.id)
-        .bind(&customer.contact_id)
-        .bind(customer.role.as_str())
-        .bind(&customer.display_name)
-        .bind(customer.joined_ms)
-        .bind(customer.left_ms)
-        .execute(&mut *tx)
-        .await?;
-        insert_token_in(&mut tx, &chat.customer_token).await?;
-        let items = append_items(&mut tx, &contact.id, chat.items).await?;
-        if let Some(key) = &chat.client_token {
-            record_client_token(&mut tx, key, &contact.id, contact.initiated_ms).await?;
-        }
-        commit(tx).await?;
-        Ok(CreateChat::Created(items))
+        .await
     }
 
     async fn get_contact(&self, id: &str) -> Result<Option<Contact>> {
@@ -465,74 +700,12 @@ impl Store for SqliteStore {
         rows.iter().map(participant_from).collect()
     }
 
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        for token in tokens {
-            insert_token_in(&mut tx, token).await?;
-        }
-        commit(tx).await
-    }
-
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query("SELECT * FROM tokens WHERE hash = $1")
             .bind(hash)
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(token_from).transpose()
-    }
-
-    async fn append(&self, append: Append) -> Result<Appended> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(key) = &append.client_token
-            && let Some(replay) = find_replay(&mut tx, key).await?
-        {
-            return Ok(Appended::Replayed(replay));
-        }
-        let state: Option<String> = sqlx::query("SELECT state FROM contacts WHERE id = $1")
-            .bind(&append.contact_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get("state"))
-            .transpose()?;
-        if state.as_deref() != Some("OPEN") {
-            return Ok(Appended::ContactClosed);
-        }
-        if let Some((participant_id, at_ms)) = &append.participant_left {
-            sqlx::query("UPDATE participants SET left_ms = $1 WHERE id = $2 AND left_ms IS NULL")
-                .bind(at_ms)
-                .bind(participant_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(at_ms) = append.end_contact_at {
-            sqlx::query("UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2")
-                .bind(at_ms)
-                .bind(&append.contact_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL",
-            )
-            .bind(at_ms)
-            .bind(&append.contact_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let now_ms = append
-            .items
-            .first()
-            .map(|i| i.absolute_ms)
-            .unwrap_or_default();
-        let written = append_items(&mut tx, &append.contact_id, append.items).await?;
-        if let Some(key) = &append.client_token {
-            let result = written
-                .first()
-                .map(|i| i.item.id.clone())
-                .unwrap_or_default();
-            record_client_token(&mut tx, key, &result, now_ms).await?;
-        }
-        commit(tx).await?;
-        Ok(Appended::Written(written))
     }
 
     async fn merge_attributes(
