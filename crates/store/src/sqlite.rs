@@ -432,7 +432,7 @@ const MAX_GROUP: usize = 256;
 
 /// A chat write waiting for the next group commit.
 enum Work {
-    CreateChat(NewChat),
+    CreateChat(Box<NewChat>),
     Append(Append),
     InsertTokens(Vec<TokenRecord>),
 }
@@ -655,8 +655,12 @@ impl Store for SqliteStore {
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat> {
         let (reply, result) = oneshot::channel();
-        self.submit(Work::CreateChat(chat), Reply::CreateChat(reply), result)
-            .await
+        self.submit(
+            Work::CreateChat(Box::new(chat)),
+            Reply::CreateChat(reply),
+            result,
+        )
+        .await
     }
 
     async fn append(&self, append: Append) -> Result<Appended> {
