@@ -525,7 +525,7 @@ async fn commit_group(pool: &SqlitePool, group: Vec<(Work, Reply)>) {
         };
         let mut outcome = match work {
             Work::CreateChat(chat) => {
-                Outcome::CreateChat(create_chat_in(&mut savepoint, chat).await)
+                Outcome::CreateChat(create_chat_in(&mut savepoint, *chat).await)
             }
             Work::Append(append) => Outcome::Append(append_in(&mut savepoint, append).await),
             Work::InsertTokens(tokens) => {
