@@ -7,6 +7,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -98,8 +99,17 @@ fn forbidden(message: &str) -> Response {
 pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<SocketQuery>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            return ApiError::from(ParticipantError::Validation(format!(
+                "This URL only accepts WebSocket connections: {rejection}"
+            )))
+            .into_response();
+        }
+    };
     let Some(token) = query.token else {
         return forbidden("The WebSocket URL has no token.");
     };

@@ -342,3 +342,22 @@ async fn browsers_get_cors_answers() {
     let exposed = headers["access-control-expose-headers"].to_str().unwrap();
     assert!(exposed.contains("x-amzn-requestid") && exposed.contains("x-amzn-errortype"));
 }
+
+#[tokio::test]
+async fn the_socket_url_refuses_plain_requests_and_bad_tokens() {
+    let (_dir, server) = server().await;
+    let (status, _, body) = server
+        .raw("GET", "/participant/websocket?token=x", &[], b"")
+        .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationException")),
+        "{body}"
+    );
+    let url = format!(
+        "{}/participant/websocket?token=not-a-token",
+        server.base.replacen("http", "ws", 1)
+    );
+    let error = tokio_tungstenite::connect_async(url).await.unwrap_err();
+    assert!(error.to_string().contains("403"), "{error}");
+}
