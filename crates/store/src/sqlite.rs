@@ -384,9 +384,10 @@ async fn append_in(tx: &mut SqliteConnection, append: Append) -> Result<Appended
         return Ok(Appended::ContactClosed);
     }
     if let Some((participant_id, at_ms)) = &append.participant_left {
-        sqlx::query("UPDATE participants SET left_ms = $1 WHERE id = $2 AND left_ms IS NULL")
+        sqlx::query("UPDATE participants SET left_ms = $1 WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL")
             .bind(at_ms)
             .bind(participant_id)
+            .bind(&append.contact_id)
             .execute(&mut *tx)
             .await?;
     }
