@@ -23,10 +23,11 @@ pub fn apply(router: Router) -> Router {
             HeaderName::from_static(ERROR_TYPE),
         ])
         .max_age(Duration::from_secs(600));
+    // The request-id layer sits outside CORS so preflight answers carry an id too.
     router
-        .layer(middleware::from_fn(add_request_id))
         .layer(CatchPanicLayer::custom(render_panic))
         .layer(cors)
+        .layer(middleware::from_fn(add_request_id))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             HeaderName::from_static("x-amz-bearer"),

@@ -5,6 +5,8 @@
 //! that a crash could lose. Chat items get their per-contact sequence number inside the same
 //! transaction that writes them, so the log has no gaps and sockets can catch up from it.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -12,6 +14,7 @@ use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{ChatItem, Contact, Flow, Instance, NewItem, Participant, TokenRecord};
 use std::collections::BTreeMap;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A storage failure; the server answers it with the API's internal error.

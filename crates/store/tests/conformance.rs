@@ -10,8 +10,8 @@ use liaison_core::{
     ParticipantRole, TokenKind, TokenRecord,
 };
 use liaison_store::{
-    Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, Replay, SqliteStore,
-    Store,
+    Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, PostgresStore, Replay,
+    SqliteStore, Store,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -49,6 +49,30 @@ async fn sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(dir.path()).await.expect("open sqlite");
     suite(Arc::new(store)).await;
+}
+
+/// The same suite on PostgreSQL, in a schema of its own, when `LIAISON_TEST_DATABASE_URL` names
+/// a server (`.ci/run` sets it; the development machines run one on 127.0.0.1:5432).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres() {
+    let Ok(url) = std::env::var("LIAISON_TEST_DATABASE_URL") else {
+        eprintln!("LIAISON_TEST_DATABASE_URL is not set; skipping the PostgreSQL run of the suite");
+        return;
+    };
+    let schema = format!("conformance_{}", Uuid::new_v4().simple());
+    let store = PostgresStore::connect(&url, Some(&schema))
+        .await
+        .expect("connect to PostgreSQL");
+    suite(Arc::new(store)).await;
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("connect to drop the schema");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop the test schema");
 }
 
 #[tokio::test]

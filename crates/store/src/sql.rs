@@ -1,0 +1,647 @@
+//! What the SQLite and PostgreSQL stores share: row decoding and every statement.
+//!
+//! The statements are written once in the dialect both databases accept (`$N` placeholders,
+//! `RETURNING`, `ON CONFLICT`), and [`chat_store!`] stamps them out for each backend's connection
+//! type, together with the [`Store`](crate::Store) implementation. Each backend only supplies how
+//! its three chat writes reach the database (`durable_create_chat`, `durable_append`,
+//! `durable_insert_tokens`): SQLite groups them into shared commits, PostgreSQL commits each.
+
+use crate::{Result, StoreError};
+use liaison_core::{
+    ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
+    ParticipantRole, TokenKind, TokenRecord,
+};
+use sqlx::{Decode, Postgres, Sqlite, Type};
+
+/// A column type both backends decode.
+pub(crate) trait Column:
+    Sized + for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+impl<T> Column for T where
+    T: Sized
+        + for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+{
+}
+
+/// Reading a named column, whichever backend the row came from.
+pub(crate) trait Columns {
+    fn column<T: Column>(&self, name: &str) -> Result<T>;
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn column<T: Column>(&self, name: &str) -> Result<T> {
+        sqlx::Row::try_get(self, name).map_err(StoreError::from)
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn column<T: Column>(&self, name: &str) -> Result<T> {
+        sqlx::Row::try_get(self, name).map_err(StoreError::from)
+    }
+}
+
+pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, item_type, content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript";
+
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError(format!("unreadable {what} in the database"))
+}
+
+pub(crate) fn instance_from(row: &impl Columns) -> Result<Instance> {
+    Ok(Instance {
+        id: row.column("id")?,
+        alias: row.column("alias")?,
+        created_ms: row.column("created_ms")?,
+    })
+}
+
+pub(crate) fn flow_from(row: &impl Columns) -> Result<Flow> {
+    Ok(Flow {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        flow_type: row.column("flow_type")?,
+        state: row.column("state")?,
+        status: row.column("status")?,
+        description: row.column("description")?,
+        content: row.column("content")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
+    let attributes: String = row.column("attributes")?;
+    let segment_attributes: Option<String> = row.column("segment_attributes")?;
+    let supported: String = row.column("supported_content_types")?;
+    let state: String = row.column("state")?;
+    Ok(Contact {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        initial_contact_id: row.column("initial_contact_id")?,
+        related_contact_id: row.column("related_contact_id")?,
+        flow_id: row.column("flow_id")?,
+        state: match state.as_str() {
+            "OPEN" => ContactState::Open,
+            "ENDED" => ContactState::Ended,
+            _ => return Err(corrupt("contact state")),
+        },
+        attributes: serde_json::from_str(&attributes).map_err(|_| corrupt("attributes"))?,
+        segment_attributes: match segment_attributes {
+            Some(text) => {
+                Some(serde_json::from_str(&text).map_err(|_| corrupt("segment attributes"))?)
+            }
+            None => None,
+        },
+        customer_id: row.column("customer_id")?,
+        supported_content_types: serde_json::from_str(&supported)
+            .map_err(|_| corrupt("content types"))?,
+        initiated_ms: row.column("initiated_ms")?,
+        ended_ms: row.column("ended_ms")?,
+        expires_ms: row.column("expires_ms")?,
+        last_seq: row.column("last_seq")?,
+    })
+}
+
+pub(crate) fn participant_from(row: &impl Columns) -> Result<Participant> {
+    let role: String = row.column("role")?;
+    Ok(Participant {
+        id: row.column("id")?,
+        contact_id: row.column("contact_id")?,
+        role: ParticipantRole::parse(&role).ok_or_else(|| corrupt("participant role"))?,
+        display_name: row.column("display_name")?,
+        joined_ms: row.column("joined_ms")?,
+        left_ms: row.column("left_ms")?,
+    })
+}
+
+pub(crate) fn token_from(row: &impl Columns) -> Result<TokenRecord> {
+    let kind: String = row.column("kind")?;
+    Ok(TokenRecord {
+        hash: row.column("hash")?,
+        kind: TokenKind::parse(&kind).ok_or_else(|| corrupt("token kind"))?,
+        participant_id: row.column("participant_id")?,
+        contact_id: row.column("contact_id")?,
+        expires_ms: row.column("expires_ms")?,
+    })
+}
+
+pub(crate) fn item_from(row: &impl Columns) -> Result<ChatItem> {
+    let item_type: String = row.column("item_type")?;
+    let role: Option<String> = row.column("role")?;
+    let extra: Option<String> = row.column("extra")?;
+    let in_transcript: i64 = row.column("in_transcript")?;
+    Ok(ChatItem {
+        contact_id: row.column("contact_id")?,
+        seq: row.column("seq")?,
+        item: NewItem {
+            id: row.column("id")?,
+            item_type: ItemType::parse(&item_type).ok_or_else(|| corrupt("item type"))?,
+            content_type: row.column("content_type")?,
+            content: row.column("content")?,
+            participant_id: row.column("participant_id")?,
+            display_name: row.column("display_name")?,
+            role: match role {
+                Some(text) => {
+                    Some(ParticipantRole::parse(&text).ok_or_else(|| corrupt("item role"))?)
+                }
+                None => None,
+            },
+            absolute_ms: row.column("absolute_ms")?,
+            extra: match extra {
+                Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("item extra"))?),
+                None => None,
+            },
+            in_transcript: in_transcript != 0,
+        },
+    })
+}
+
+/// Stamps out the statements and the `Store` implementation for one backend:
+/// `chat_store!(StoreType, ConnectionType)`. The store type must have `reader` and `writer`
+/// pools and the three `durable_*` write methods.
+macro_rules! chat_store {
+    ($store:ty, $conn:ty) => {
+        async fn find_replay(tx: &mut $conn, key: &ClientTokenKey) -> Result<Option<Replay>> {
+            let row = sqlx::query(
+                "SELECT request_hash, result FROM client_tokens WHERE scope = $1 AND token = $2",
+            )
+            .bind(&key.scope)
+            .bind(&key.token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                Some(row) => Ok(Some(Replay {
+                    request_hash: sqlx::Row::try_get(&row, "request_hash")?,
+                    result: sqlx::Row::try_get(&row, "result")?,
+                })),
+                None => Ok(None),
+            }
+        }
+
+        /// Records the client token with its result, unless it was recorded before: then the
+        /// earlier result is returned and nothing else may be written. Claiming first (rather than
+        /// checking, then recording) keeps concurrent retries, on any node, to one write.
+        async fn claim_client_token(
+            tx: &mut $conn,
+            key: &ClientTokenKey,
+            result: &str,
+            now_ms: i64,
+        ) -> Result<Option<Replay>> {
+            let claimed = sqlx::query(
+                "INSERT INTO client_tokens (scope, token, request_hash, result, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, token) DO NOTHING",
+            )
+            .bind(&key.scope)
+            .bind(&key.token)
+            .bind(&key.request_hash)
+            .bind(result)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                return Ok(None);
+            }
+            find_replay(tx, key).await
+        }
+
+        async fn insert_token_in(tx: &mut $conn, token: &TokenRecord) -> Result<()> {
+            sqlx::query("INSERT INTO tokens (hash, kind, participant_id, contact_id, expires_ms) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&token.hash)
+                .bind(token.kind.as_str())
+                .bind(&token.participant_id)
+                .bind(&token.contact_id)
+                .bind(token.expires_ms)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+
+        /// Writes `items` after the contact's current last sequence number and advances it.
+        async fn append_items(
+            tx: &mut $conn,
+            contact_id: &str,
+            items: Vec<NewItem>,
+        ) -> Result<Vec<ChatItem>> {
+            if items.is_empty() {
+                return Ok(Vec::new());
+            }
+            let last: i64 = sqlx::query(
+                "UPDATE contacts SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+            )
+            .bind(items.len() as i64)
+            .bind(contact_id)
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|row| sqlx::Row::try_get(&row, "last_seq"))?;
+            let first = last - items.len() as i64 + 1;
+            let mut written = Vec::with_capacity(items.len());
+            for (offset, item) in items.into_iter().enumerate() {
+                let seq = first + offset as i64;
+                sqlx::query(
+                    "INSERT INTO items (contact_id, seq, id, item_type, content_type, content, participant_id, \
+                     display_name, role, absolute_ms, extra, in_transcript) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(contact_id)
+                .bind(seq)
+                .bind(&item.id)
+                .bind(item.item_type.as_str())
+                .bind(&item.content_type)
+                .bind(&item.content)
+                .bind(&item.participant_id)
+                .bind(&item.display_name)
+                .bind(item.role.map(ParticipantRole::as_str))
+                .bind(item.absolute_ms)
+                .bind(item.extra.as_ref().map(json_text))
+                .bind(i64::from(item.in_transcript))
+                .execute(&mut *tx)
+                .await?;
+                written.push(ChatItem {
+                    contact_id: contact_id.to_string(),
+                    seq,
+                    item,
+                });
+            }
+            Ok(written)
+        }
+
+        async fn create_chat_in(tx: &mut $conn, chat: NewChat) -> Result<CreateChat> {
+            if let Some(key) = &chat.client_token
+                && let Some(replay) =
+                    claim_client_token(&mut *tx, key, &chat.contact.id, chat.contact.initiated_ms).await?
+            {
+                return Ok(CreateChat::Replayed(replay));
+            }
+            let contact = &chat.contact;
+            sqlx::query(
+                "INSERT INTO contacts (id, instance_id, initial_contact_id, related_contact_id, flow_id, state, \
+                 attributes, segment_attributes, customer_id, supported_content_types, initiated_ms, ended_ms, \
+                 expires_ms, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)",
+            )
+            .bind(&contact.id)
+            .bind(&contact.instance_id)
+            .bind(&contact.initial_contact_id)
+            .bind(&contact.related_contact_id)
+            .bind(&contact.flow_id)
+            .bind(match contact.state {
+                ContactState::Open => "OPEN",
+                ContactState::Ended => "ENDED",
+            })
+            .bind(json_text(&contact.attributes))
+            .bind(contact.segment_attributes.as_ref().map(json_text))
+            .bind(&contact.customer_id)
+            .bind(json_text(&contact.supported_content_types))
+            .bind(contact.initiated_ms)
+            .bind(contact.ended_ms)
+            .bind(contact.expires_ms)
+            .execute(&mut *tx)
+            .await?;
+            let customer = &chat.customer;
+            sqlx::query(
+                "INSERT INTO participants (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&customer.id)
+            .bind(&customer.contact_id)
+            .bind(customer.role.as_str())
+            .bind(&customer.display_name)
+            .bind(customer.joined_ms)
+            .bind(customer.left_ms)
+            .execute(&mut *tx)
+            .await?;
+            insert_token_in(&mut *tx, &chat.customer_token).await?;
+            let items = append_items(&mut *tx, &contact.id, chat.items).await?;
+            Ok(CreateChat::Created(items))
+        }
+
+        async fn append_in(tx: &mut $conn, append: Append) -> Result<Appended> {
+            // A no-op update that finds the contact open and locks its row until commit, so
+            // that no concurrent end (on any node) slips between this check and the append.
+            let open = sqlx::query(
+                "UPDATE contacts SET last_seq = last_seq WHERE id = $1 AND state = 'OPEN'",
+            )
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if open == 0 {
+                return Ok(Appended::ContactClosed);
+            }
+            if let Some(key) = &append.client_token {
+                let result = append.items.first().map(|i| i.id.clone()).unwrap_or_default();
+                let now_ms = append.items.first().map(|i| i.absolute_ms).unwrap_or_default();
+                if let Some(replay) = claim_client_token(&mut *tx, key, &result, now_ms).await? {
+                    return Ok(Appended::Replayed(replay));
+                }
+            }
+            if let Some((participant_id, at_ms)) = &append.participant_left {
+                sqlx::query(
+                    "UPDATE participants SET left_ms = $1 \
+                     WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL",
+                )
+                .bind(at_ms)
+                .bind(participant_id)
+                .bind(&append.contact_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(at_ms) = append.end_contact_at {
+                sqlx::query("UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2")
+                    .bind(at_ms)
+                    .bind(&append.contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL",
+                )
+                .bind(at_ms)
+                .bind(&append.contact_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let written = append_items(&mut *tx, &append.contact_id, append.items).await?;
+            Ok(Appended::Written(written))
+        }
+
+        async fn insert_tokens_in(tx: &mut $conn, tokens: Vec<TokenRecord>) -> Result<()> {
+            for token in &tokens {
+                insert_token_in(tx, token).await?;
+            }
+            Ok(())
+        }
+
+        #[async_trait]
+        impl $crate::Store for $store {
+            async fn insert_instance(&self, instance: &Instance) -> Result<()> {
+                sqlx::query("INSERT INTO instances (id, alias, created_ms) VALUES ($1, $2, $3)")
+                    .bind(&instance.id)
+                    .bind(&instance.alias)
+                    .bind(instance.created_ms)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn list_instances(&self) -> Result<Vec<Instance>> {
+                let rows =
+                    sqlx::query("SELECT id, alias, created_ms FROM instances ORDER BY created_ms, id")
+                        .fetch_all(&self.reader)
+                        .await?;
+                rows.iter().map(instance_from).collect()
+            }
+
+            async fn get_instance(&self, id: &str) -> Result<Option<Instance>> {
+                let row = sqlx::query("SELECT id, alias, created_ms FROM instances WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(instance_from).transpose()
+            }
+
+            async fn insert_flow(&self, flow: &Flow) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO flows (id, instance_id, name, flow_type, state, status, description, content, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&flow.id)
+                .bind(&flow.instance_id)
+                .bind(&flow.name)
+                .bind(&flow.flow_type)
+                .bind(&flow.state)
+                .bind(&flow.status)
+                .bind(&flow.description)
+                .bind(&flow.content)
+                .bind(flow.modified_ms)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_flows(&self, instance_id: &str) -> Result<Vec<Flow>> {
+                let rows = sqlx::query("SELECT * FROM flows WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(flow_from).collect()
+            }
+
+            async fn get_flow(&self, instance_id: &str, flow_id: &str) -> Result<Option<Flow>> {
+                let row = sqlx::query("SELECT * FROM flows WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(flow_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(flow_from).transpose()
+            }
+
+            async fn insert_queue(
+                &self,
+                instance_id: &str,
+                id: &str,
+                name: &str,
+                description: &str,
+                created_ms: i64,
+            ) -> Result<()> {
+                sqlx::query("INSERT INTO queues (id, instance_id, name, description, created_ms) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(instance_id)
+                    .bind(name)
+                    .bind(description)
+                    .bind(created_ms)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn list_queue_names(&self, instance_id: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT name FROM queues WHERE instance_id = $1 ORDER BY name")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|row| sqlx::Row::try_get(row, "name").map_err($crate::StoreError::from))
+                    .collect()
+            }
+
+            async fn create_chat(&self, chat: NewChat) -> Result<CreateChat> {
+                self.durable_create_chat(chat).await
+            }
+
+            async fn append(&self, append: Append) -> Result<Appended> {
+                self.durable_append(append).await
+            }
+
+            async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
+                self.durable_insert_tokens(tokens.to_vec()).await
+            }
+
+            async fn get_contact(&self, id: &str) -> Result<Option<Contact>> {
+                let row = sqlx::query("SELECT * FROM contacts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(contact_from).transpose()
+            }
+
+            async fn get_participant(&self, id: &str) -> Result<Option<Participant>> {
+                let row = sqlx::query("SELECT * FROM participants WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(participant_from).transpose()
+            }
+
+            async fn list_participants(&self, contact_id: &str) -> Result<Vec<Participant>> {
+                let rows =
+                    sqlx::query("SELECT * FROM participants WHERE contact_id = $1 ORDER BY joined_ms, id")
+                        .bind(contact_id)
+                        .fetch_all(&self.reader)
+                        .await?;
+                rows.iter().map(participant_from).collect()
+            }
+
+            async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+                let row = sqlx::query("SELECT * FROM tokens WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(token_from).transpose()
+            }
+
+            async fn merge_attributes(
+                &self,
+                contact_id: &str,
+                updates: &BTreeMap<String, String>,
+                max_bytes: usize,
+            ) -> Result<MergedAttributes> {
+                let mut tx = self.writer.begin().await?;
+                let Some(row) = sqlx::query("SELECT attributes FROM contacts WHERE id = $1")
+                    .bind(contact_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    return Ok(MergedAttributes::NoSuchContact);
+                };
+                let text: String = sqlx::Row::try_get(&row, "attributes")?;
+                let mut attributes: BTreeMap<String, String> =
+                    serde_json::from_str(&text).map_err(|_| corrupt("attributes"))?;
+                attributes.extend(updates.iter().map(|(k, v)| (k.clone(), v.clone())));
+                let total_bytes = attributes_size(&attributes);
+                if total_bytes > max_bytes {
+                    return Ok(MergedAttributes::TooLarge { total_bytes });
+                }
+                sqlx::query("UPDATE contacts SET attributes = $1 WHERE id = $2")
+                    .bind(json_text(&attributes))
+                    .bind(contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(MergedAttributes::Merged)
+            }
+
+            async fn items_after(
+                &self,
+                contact_id: &str,
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<ChatItem>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE contact_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                )))
+                .bind(contact_id)
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map(item_from).collect()
+            }
+
+            async fn find_item(&self, contact_id: &str, item_id: &str) -> Result<Option<ChatItem>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE contact_id = $1 AND id = $2"
+                )))
+                .bind(contact_id)
+                .bind(item_id)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map(item_from).transpose()
+            }
+
+            async fn transcript_anchor(
+                &self,
+                contact_id: &str,
+                anchor: &Anchor,
+                direction: ScanDirection,
+            ) -> Result<Option<i64>> {
+                let query = match (anchor, direction) {
+                    (Anchor::Id(id), _) => sqlx::query(
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND id = $2",
+                    )
+                    .bind(contact_id)
+                    .bind(id.clone()),
+                    (Anchor::Time(at_ms), ScanDirection::Forward) => sqlx::query(
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND absolute_ms >= $2 ORDER BY seq LIMIT 1",
+                    )
+                    .bind(contact_id)
+                    .bind(*at_ms),
+                    (Anchor::Time(at_ms), ScanDirection::Backward) => sqlx::query(
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND absolute_ms <= $2 ORDER BY seq DESC LIMIT 1",
+                    )
+                    .bind(contact_id)
+                    .bind(*at_ms),
+                    (Anchor::MostRecent(offset), _) => sqlx::query(
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 ORDER BY seq DESC LIMIT 1 OFFSET $2",
+                    )
+                    .bind(contact_id)
+                    .bind(i64::from(*offset)),
+                };
+                let row = query.fetch_optional(&self.reader).await?;
+                row.map(|row| sqlx::Row::try_get(&row, "seq").map_err($crate::StoreError::from))
+                    .transpose()
+            }
+
+            async fn transcript_page(
+                &self,
+                contact_id: &str,
+                direction: ScanDirection,
+                from_seq: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<ChatItem>> {
+                let (comparison, order, open_end) = match direction {
+                    ScanDirection::Forward => (">=", "ASC", i64::MIN),
+                    ScanDirection::Backward => ("<=", "DESC", i64::MAX),
+                };
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE contact_id = $1 AND in_transcript = 1 AND seq {comparison} $2 \
+                     ORDER BY seq {order} LIMIT $3"
+                )))
+                .bind(contact_id)
+                .bind(from_seq.unwrap_or(open_end))
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map(item_from).collect()
+            }
+
+            async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>> {
+                let rows = sqlx::query("SELECT id, expires_ms FROM contacts WHERE state = 'OPEN'")
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((sqlx::Row::try_get(row, "id")?, sqlx::Row::try_get(row, "expires_ms")?)))
+                    .collect()
+            }
+        }
+
+    };
+}
+
+pub(crate) use chat_store;
