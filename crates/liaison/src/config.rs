@@ -21,6 +21,8 @@ pub struct Config {
     /// URL clients reach Liaison at (e.g. `https://chat.example.com`); WebSocket URLs are built
     /// from it. Unset: from the request's host, as `ws://`.
     pub public_url: Option<String>,
+    /// `postgres://…` to store everything in PostgreSQL instead of the embedded SQLite.
+    pub database_url: Option<String>,
     /// Admin access key id for SigV4. Unset: generated on first start and kept in the data dir.
     pub access_key_id: Option<String>,
     /// Admin secret access key for SigV4.
@@ -37,6 +39,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             public_url: None,
+            database_url: None,
             access_key_id: None,
             secret_access_key: None,
             timer_minute_ms: 60_000,
@@ -51,6 +54,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
 }
 
 pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, Box<figment::Error>> {
@@ -77,6 +82,7 @@ mod tests {
             Overrides {
                 listen: Some("127.0.0.1:9999".into()),
                 data_dir: None,
+                database_url: None,
             },
         )
         .unwrap();

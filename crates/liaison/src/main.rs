@@ -6,7 +6,7 @@ mod credentials;
 use clap::{Parser, Subcommand};
 use liaison_core::SystemClock;
 use liaison_server::state::ServerConfig;
-use liaison_store::SqliteStore;
+use liaison_store::{PostgresStore, SqliteStore, Store};
 use liaison_wire::{Api, catalog};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +36,9 @@ enum Command {
         /// TOML configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// `postgres://…` to use PostgreSQL instead of SQLite (env LIAISON_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Print every operation of both AWS models and whether Liaison implements it.
     Operations,
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             listen,
             data,
             config,
+            database_url,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
             let overrides = config::Overrides {
                 listen,
                 data_dir: data,
+                database_url,
             };
             let config = match config::load(config.as_deref(), overrides) {
                 Ok(config) => config,
@@ -117,14 +122,19 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
             );
         }
     };
-    let store = SqliteStore::open(&config.data_dir).await?;
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => {
+            println!("Storing data in PostgreSQL");
+            Arc::new(PostgresStore::connect(url, None).await?)
+        }
+        None => Arc::new(SqliteStore::open(&config.data_dir).await?),
+    };
     let mut server_config = ServerConfig::new(vec![admin]);
     server_config.region = config.region;
     server_config.account_id = config.account_id;
     server_config.public_url = config.public_url;
     server_config.timer_minute_ms = config.timer_minute_ms.max(1);
-    let state =
-        liaison_server::start(Arc::new(store), Arc::new(SystemClock), server_config).await?;
+    let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
