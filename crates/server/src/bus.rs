@@ -44,6 +44,77 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Wakes every local socket to look for new items: after cluster hints may have been lost.
+    pub fn poke_all(&self) {
+        let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
+        for sender in contacts.values() {
+            sender.send_modify(|_| {});
+        }
+    }
+}
+
+/// Carries this node's "contact X reached seq N" hints to the other nodes of a cluster, and
+/// theirs to this node's sockets.
+pub mod cluster {
+    use super::Bus;
+    use liaison_store::{Hint, Store};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use tokio::sync::mpsc;
+
+    /// Queues hints for the announcer task; each hint is tiny and they coalesce there.
+    #[derive(Clone)]
+    pub struct Announcer {
+        queue: mpsc::UnboundedSender<(String, i64)>,
+    }
+
+    impl Announcer {
+        pub fn announce(&self, contact_id: &str, seq: i64) {
+            let _ = self.queue.send((contact_id.to_string(), seq));
+        }
+    }
+
+    /// Starts the fan-out if the store is shared with other nodes: returns the announcer for
+    /// local writes, and feeds other nodes' hints into `bus`.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<Bus>,
+        node: String,
+    ) -> Result<Option<Announcer>, liaison_store::StoreError> {
+        let Some(mut hints) = store.listen(&node).await? else {
+            return Ok(None);
+        };
+        tokio::spawn(async move {
+            while let Some(hint) = hints.recv().await {
+                match hint {
+                    Hint::Reached { contact_id, seq } => bus.publish(&contact_id, seq),
+                    Hint::Resync => bus.poke_all(),
+                }
+            }
+        });
+        let (queue, mut pending) = mpsc::unbounded_channel::<(String, i64)>();
+        tokio::spawn(async move {
+            while let Some(first) = pending.recv().await {
+                // Everything queued meanwhile goes out together, one entry per contact.
+                let mut latest: HashMap<String, i64> = HashMap::from([first]);
+                while let Ok((contact_id, seq)) = pending.try_recv() {
+                    let entry = latest.entry(contact_id).or_insert(seq);
+                    *entry = (*entry).max(seq);
+                }
+                let batch: Vec<(String, i64)> = latest.into_iter().collect();
+                if let Err(error) = store.announce(&node, &batch).await {
+                    tracing::warn!(%error, "could not announce chat items to the other nodes; retrying once");
+                    if let Err(error) = store.announce(&node, &batch).await {
+                        tracing::error!(%error, "other nodes will see these chat items on their next hint or reconnect");
+                    }
+                }
+            }
+        });
+        Ok(Some(Announcer { queue }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

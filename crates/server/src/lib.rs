@@ -34,11 +34,15 @@ pub async fn start(
 ) -> Result<AppState, StoreError> {
     bootstrap::ensure_defaults(store.as_ref(), clock.as_ref()).await?;
     let (timers, commands) = timers::Timers::channel();
+    let bus = Arc::new(bus::Bus::default());
+    let node = uuid::Uuid::new_v4().to_string();
+    let announcer = bus::cluster::start(store.clone(), bus.clone(), node).await?;
     let state = AppState::new(Shared {
         store,
         clock,
         config,
-        bus: bus::Bus::default(),
+        bus,
+        announcer,
         timers,
         sockets: ws::SocketRegistry::default(),
     });

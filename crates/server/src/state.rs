@@ -51,7 +51,9 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: ServerConfig,
-    pub bus: Bus,
+    pub bus: Arc<Bus>,
+    /// Set in cluster mode: tells the other nodes about this node's writes.
+    pub announcer: Option<crate::bus::cluster::Announcer>,
     pub timers: Timers,
     pub sockets: SocketRegistry,
 }
@@ -81,6 +83,9 @@ impl AppState {
         if let Appended::Written(items) = &outcome {
             if let Some(last) = items.last() {
                 self.bus.publish(&contact_id, last.seq);
+                if let Some(announcer) = &self.announcer {
+                    announcer.announce(&contact_id, last.seq);
+                }
             }
             if ends {
                 self.timers.forget(&contact_id);

@@ -47,12 +47,33 @@ impl Timers {
     }
 }
 
+/// How often the store is asked for overdue chats. Deadlines this node armed fire from the
+/// wheel on time; the sweep ends the rest: chats of a node that died, or whose deadline passed
+/// while no node was running. Ending is atomic in the store, so a chat ends once however many
+/// nodes find it due.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// Overdue chats ended per sweep.
+const SWEEP_BATCH: u32 = 100;
+
 /// Runs until every [`Timers`] handle is gone.
 pub async fn run(state: AppState, mut commands: mpsc::UnboundedReceiver<TimerCommand>) {
     let mut queue: DelayQueue<String> = DelayQueue::new();
     let mut keys: HashMap<String, delay_queue::Key> = HashMap::new();
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = sweep.tick() => {
+                match state.store.due_contacts(state.clock.now_ms(), SWEEP_BATCH).await {
+                    Ok(due) => {
+                        for contact_id in due {
+                            let state = state.clone();
+                            tokio::spawn(async move { state.expire_chat(&contact_id).await });
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "could not look for overdue chats"),
+                }
+            }
             command = commands.recv() => match command {
                 Some(TimerCommand::ChatDeadline { contact_id, deadline_ms }) => {
                     let wait = Duration::from_millis((deadline_ms - state.clock.now_ms()).max(0) as u64);

@@ -107,6 +107,16 @@ pub enum MergedAttributes {
     NoSuchContact,
 }
 
+/// A cross-node wake-up: another node wrote to a contact's log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hint {
+    /// The contact's log now reaches `seq`.
+    Reached { contact_id: String, seq: i64 },
+    /// Hints may have been missed (the listening connection was re-established): every local
+    /// socket should look for new items.
+    Resync,
+}
+
 /// Total size of an attribute map as Connect counts it: the UTF-8 bytes of keys and values.
 pub fn attributes_size(attributes: &BTreeMap<String, String>) -> usize {
     attributes.iter().map(|(k, v)| k.len() + v.len()).sum()
@@ -181,4 +191,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(contact id, expires_ms)` of every open contact: the deadlines to re-arm after a restart.
     async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>>;
+    /// Open contacts whose deadline is at or before `now_ms`, oldest first, at most `limit`:
+    /// what any node of a cluster ends, whichever node armed them.
+    async fn due_contacts(&self, now_ms: i64, limit: u32) -> Result<Vec<String>>;
+
+    /// Tells the other nodes sharing this store that these contacts' logs grew. `node` is the
+    /// sender, so it can ignore its own hints. A store that only one node uses does nothing.
+    async fn announce(&self, node: &str, hints: &[(String, i64)]) -> Result<()>;
+    /// Hints from the other nodes sharing this store, or `None` when no other node can write.
+    async fn listen(&self, node: &str) -> Result<Option<tokio::sync::mpsc::Receiver<Hint>>>;
 }

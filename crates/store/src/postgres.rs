@@ -9,7 +9,7 @@ use crate::sql::{
     json_text, participant_from, token_from,
 };
 use crate::{
-    Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, Replay, Result,
+    Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
     StoreError, attributes_size,
 };
 use async_trait::async_trait;
@@ -19,10 +19,11 @@ use liaison_core::{
     TokenRecord,
 };
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use tokio::sync::mpsc;
 
 const MIGRATIONS: [(i64, &str, &str); 1] = [(
     1,
@@ -31,6 +32,27 @@ const MIGRATIONS: [(i64, &str, &str); 1] = [(
 )];
 
 const CONNECTIONS: u32 = 16;
+/// The `LISTEN`/`NOTIFY` channel nodes wake each other on.
+const HINT_CHANNEL: &str = "liaison_chat";
+/// PostgreSQL refuses `NOTIFY` payloads of 8,000 bytes or more.
+const MAX_NOTIFY_PAYLOAD: usize = 7_900;
+
+/// `node|contact:seq,contact:seq` → hints; malformed entries are skipped.
+fn parse_hints(payload: &str) -> Vec<Hint> {
+    let Some((_, entries)) = payload.split_once('|') else {
+        return Vec::new();
+    };
+    entries
+        .split(',')
+        .filter_map(|entry| {
+            let (contact_id, seq) = entry.rsplit_once(':')?;
+            Some(Hint::Reached {
+                contact_id: contact_id.to_string(),
+                seq: seq.parse().ok()?,
+            })
+        })
+        .collect()
+}
 
 /// The PostgreSQL implementation of [`Store`](crate::Store).
 #[derive(Clone)]
@@ -104,6 +126,74 @@ impl PostgresStore {
         Ok(outcome)
     }
 
+    /// Sends the hints as `NOTIFY` payloads of the form `node|contact:seq,contact:seq,…`, as few
+    /// as fit in PostgreSQL's payload limit. Sent after the writes committed, outside their
+    /// transactions, so writers never queue behind the notification lock.
+    async fn announce_hints(&self, node: &str, hints: &[(String, i64)]) -> Result<()> {
+        let mut payload = String::new();
+        for (contact_id, seq) in hints {
+            let entry = format!("{contact_id}:{seq}");
+            if !payload.is_empty() && payload.len() + entry.len() + 1 > MAX_NOTIFY_PAYLOAD {
+                self.notify(&payload).await?;
+                payload.clear();
+            }
+            if payload.is_empty() {
+                payload.push_str(node);
+                payload.push('|');
+            } else {
+                payload.push(',');
+            }
+            payload.push_str(&entry);
+        }
+        if !payload.is_empty() {
+            self.notify(&payload).await?;
+        }
+        Ok(())
+    }
+
+    async fn notify(&self, payload: &str) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(HINT_CHANNEL)
+            .bind(payload)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens for other nodes' hints. When the listening connection drops, sqlx reconnects
+    /// and listens again at once; the hints sent in between are lost, so a `Resync` follows.
+    async fn listen_hints(&self, node: &str) -> Result<Option<mpsc::Receiver<Hint>>> {
+        let mut listener = PgListener::connect_with(&self.reader).await?;
+        listener.listen(HINT_CHANNEL).await?;
+        let (sender, receiver) = mpsc::channel(1024);
+        let own_prefix = format!("{node}|");
+        tokio::spawn(async move {
+            loop {
+                let hints = match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        let payload = notification.payload();
+                        if payload.starts_with(&own_prefix) {
+                            continue;
+                        }
+                        parse_hints(payload)
+                    }
+                    Ok(None) => vec![Hint::Resync],
+                    Err(error) => {
+                        tracing::warn!(%error, "lost the cluster hint listener; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        vec![Hint::Resync]
+                    }
+                };
+                for hint in hints {
+                    if sender.send(hint).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
+    }
+
     async fn durable_insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         insert_tokens_in(&mut tx, tokens).await?;
@@ -113,3 +203,26 @@ impl PostgresStore {
 }
 
 chat_store!(PostgresStore, PgConnection);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_payloads_parse_and_skip_garbage() {
+        assert_eq!(
+            parse_hints("node-1|c1:5,c2:17,bad,c3:x"),
+            vec![
+                Hint::Reached {
+                    contact_id: "c1".into(),
+                    seq: 5
+                },
+                Hint::Reached {
+                    contact_id: "c2".into(),
+                    seq: 17
+                },
+            ]
+        );
+        assert_eq!(parse_hints("no separator"), Vec::new());
+    }
+}

@@ -631,6 +631,31 @@ macro_rules! chat_store {
                 rows.iter().map(item_from).collect()
             }
 
+            async fn due_contacts(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT id FROM contacts WHERE state = 'OPEN' AND expires_ms <= $1 \
+                     ORDER BY expires_ms LIMIT $2",
+                )
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter()
+                    .map(|row| sqlx::Row::try_get(row, "id").map_err($crate::StoreError::from))
+                    .collect()
+            }
+
+            async fn announce(&self, node: &str, hints: &[(String, i64)]) -> Result<()> {
+                self.announce_hints(node, hints).await
+            }
+
+            async fn listen(
+                &self,
+                node: &str,
+            ) -> Result<Option<tokio::sync::mpsc::Receiver<$crate::Hint>>> {
+                self.listen_hints(node).await
+            }
+
             async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>> {
                 let rows = sqlx::query("SELECT id, expires_ms FROM contacts WHERE state = 'OPEN'")
                     .fetch_all(&self.reader)

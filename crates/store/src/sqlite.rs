@@ -114,6 +114,15 @@ impl SqliteStore {
         .await
     }
 
+    /// One process owns a SQLite database, so there is nobody to tell.
+    async fn announce_hints(&self, _node: &str, _hints: &[(String, i64)]) -> Result<()> {
+        Ok(())
+    }
+
+    async fn listen_hints(&self, _node: &str) -> Result<Option<mpsc::Receiver<crate::Hint>>> {
+        Ok(None)
+    }
+
     /// Queues a chat write for the next group commit and waits until it is durable.
     async fn submit<T>(
         &self,

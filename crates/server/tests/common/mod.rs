@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use liaison_core::SystemClock;
 use liaison_server::sigv4::{self, SigningKey};
 use liaison_server::state::ServerConfig;
-use liaison_store::SqliteStore;
+use liaison_store::{SqliteStore, Store};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -32,9 +32,14 @@ impl TestServer {
     /// Starts a server on `data_dir` with one "minute" of chat timers lasting `minute_ms`.
     pub async fn start(data_dir: &Path, minute_ms: i64) -> TestServer {
         let store = SqliteStore::open(data_dir).await.expect("open store");
+        TestServer::start_on(Arc::new(store), minute_ms).await
+    }
+
+    /// Starts a server on the given store (several servers may share one PostgreSQL store).
+    pub async fn start_on(store: Arc<dyn Store>, minute_ms: i64) -> TestServer {
         let mut config = ServerConfig::new(vec![(ACCESS_KEY.into(), SECRET_KEY.into())]);
         config.timer_minute_ms = minute_ms;
-        let state = liaison_server::start(Arc::new(store), Arc::new(SystemClock), config)
+        let state = liaison_server::start(store, Arc::new(SystemClock), config)
             .await
             .expect("start");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,138 @@
+//! Several nodes sharing one PostgreSQL database: items written through one node reach sockets
+//! held by another, in order, and overdue chats end whichever node armed them.
+//! Runs when `LIAISON_TEST_DATABASE_URL` names a PostgreSQL server (`.ci/run` sets it).
+
+mod common;
+
+use common::{TestServer, next_item, open_socket};
+use liaison_store::{PostgresStore, Store};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Stores of `count` nodes on one fresh schema, or `None` without a test database.
+async fn shared_stores(count: usize) -> Option<Vec<Arc<dyn Store>>> {
+    let Ok(url) = std::env::var("LIAISON_TEST_DATABASE_URL") else {
+        eprintln!("LIAISON_TEST_DATABASE_URL is not set; skipping the cluster test");
+        return None;
+    };
+    let schema = format!("cluster_{}", uuid::Uuid::new_v4().simple());
+    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+    for _ in 0..count {
+        stores.push(Arc::new(
+            PostgresStore::connect(&url, Some(&schema))
+                .await
+                .expect("connect"),
+        ));
+    }
+    Some(stores)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn messages_sent_through_one_node_reach_sockets_on_the_others_in_order() {
+    let Some(stores) = shared_stores(3).await else {
+        return;
+    };
+    let mut nodes = Vec::new();
+    for store in stores {
+        nodes.push(TestServer::start_on(store, 60_000).await);
+    }
+    let chat = nodes[0].start_chat(json!({})).await;
+    // The socket on node 1, through a connection made there.
+    let (status, _, connection) = nodes[1]
+        .participant(
+            "/participant/connection",
+            &chat.participant_token,
+            json!({"Type": ["WEBSOCKET"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    let url = connection["Websocket"]["Url"].as_str().unwrap();
+    assert!(
+        url.contains(nodes[1].base.trim_start_matches("http://")),
+        "{url}"
+    );
+    let mut socket = open_socket(url).await;
+
+    let mut sent = Vec::new();
+    for n in 0..30 {
+        let node = &nodes[[0, 2][n % 2]];
+        let (status, _, reply) = node
+            .participant(
+                "/participant/message",
+                &chat.connection_token,
+                json!({"ContentType": "text/plain", "Content": format!("m{n}")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        sent.push(reply["Id"].clone());
+    }
+    for (n, id) in sent.iter().enumerate() {
+        let item = next_item(&mut socket)
+            .await
+            .unwrap_or_else(|| panic!("message {n} did not arrive on the other node"));
+        assert_eq!(&item["Id"], id, "in order, none lost or repeated");
+    }
+
+    // Ending through node 2 reaches the socket on node 1 too.
+    let (status, _, _) = nodes[2]
+        .participant("/participant/disconnect", &chat.connection_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        next_item(&mut socket).await.unwrap()["ContentType"],
+        "application/vnd.amazonaws.connect.event.participant.left"
+    );
+    assert_eq!(
+        next_item(&mut socket).await.unwrap()["ContentType"],
+        "application/vnd.amazonaws.connect.event.chat.ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_overdue_chat_ends_once_however_many_nodes_find_it_due() {
+    let Some(stores) = shared_stores(2).await else {
+        return;
+    };
+    let first = TestServer::start_on(stores[0].clone(), 10).await;
+    let chat = first.start_chat(json!({"ChatDurationInMinutes": 60})).await; // 0.6 s
+    // Node 1 starts after the chat was armed on node 0: its sweep and node 0's timer both find
+    // the chat due.
+    let second = TestServer::start_on(stores[1].clone(), 10).await;
+    let (_, _, connection) = second
+        .participant(
+            "/participant/connection",
+            &chat.participant_token,
+            json!({"Type": ["WEBSOCKET"]}),
+        )
+        .await;
+    let mut socket = open_socket(connection["Websocket"]["Url"].as_str().unwrap()).await;
+    let ended = next_item(&mut socket).await.expect("chat.ended within 5 s");
+    assert_eq!(
+        ended["ContentType"],
+        "application/vnd.amazonaws.connect.event.chat.ended"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, _, transcript) = second
+        .connect(
+            "GET",
+            &format!("/contacts/{}/{}", chat.instance_id, chat.contact_id),
+            None,
+        )
+        .await;
+    assert!(transcript["Contact"]["DisconnectTimestamp"].is_number());
+    let items = stores[1]
+        .items_after(&chat.contact_id, 0, 100)
+        .await
+        .unwrap();
+    let endings = items
+        .iter()
+        .filter(|i| {
+            i.item.content_type.as_deref()
+                == Some("application/vnd.amazonaws.connect.event.chat.ended")
+        })
+        .count();
+    assert_eq!(
+        endings, 1,
+        "however many nodes found it due, the chat ended once"
+    );
+}
