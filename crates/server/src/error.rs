@@ -47,6 +47,11 @@ impl ApiError {
         }
     }
 
+    /// The AWS error code clients see.
+    pub fn code(&self) -> &'static str {
+        self.parts().0
+    }
+
     fn parts(&self) -> (&'static str, u16, &str, Vec<(&'static str, String)>) {
         match self {
             ApiError::Connect(e) => (e.code(), e.status(), e.message(), Vec::new()),

@@ -11,6 +11,7 @@ pub mod bus;
 pub mod connect;
 pub mod error;
 mod layers;
+mod metrics;
 pub mod participant;
 pub mod routes;
 pub mod sigv4;
@@ -45,6 +46,7 @@ pub async fn start(
         announcer,
         timers,
         sockets: ws::SocketRegistry::default(),
+        metrics: metrics::Metrics::default(),
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

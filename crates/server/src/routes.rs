@@ -116,11 +116,41 @@ pub fn router(state: AppState) -> Router {
     }
     let mut router = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route(ws::PATH, get(ws::upgrade));
     for (path, methods) in by_path {
         router = router.route(path, methods.fallback(unknown_operation));
     }
     router.fallback(unknown_operation).with_state(state)
+}
+
+/// `GET /ready` — 200 once the store answers, 503 while it does not (for load balancers).
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.count_open_contacts().await {
+        Ok(_) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the store does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics` — Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let active_chats = state.store.count_open_contacts().await.ok();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(active_chats),
+    )
+        .into_response()
 }
 
 /// Answer for a path or method no operation has.
@@ -138,7 +168,15 @@ async fn serve_operation(
     params: RawPathParams,
     request: Request<Body>,
 ) -> Response {
-    match run_operation(&state, op, params, request).await {
+    let result = run_operation(&state, op, params, request).await;
+    let outcome = match &result {
+        Ok(_) => "OK",
+        Err(error) => error.code(),
+    };
+    state
+        .metrics
+        .count_request(op.api.name(), &op.name, outcome);
+    match result {
         Ok(output) => axum::Json(output).into_response(),
         Err(error) => error.into_response(),
     }

@@ -56,6 +56,7 @@ pub struct Shared {
     pub announcer: Option<crate::bus::cluster::Announcer>,
     pub timers: Timers,
     pub sockets: SocketRegistry,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -79,7 +80,9 @@ impl AppState {
     pub async fn append(&self, append: Append) -> Result<Appended, StoreError> {
         let contact_id = append.contact_id.clone();
         let ends = append.end_contact_at.is_some();
+        let started = std::time::Instant::now();
         let outcome = self.store.append(append).await?;
+        self.metrics.observe_write(started.elapsed());
         if let Appended::Written(items) = &outcome {
             if let Some(last) = items.last() {
                 self.bus.publish(&contact_id, last.seq);

@@ -62,6 +62,10 @@ pub async fn run(state: AppState, mut commands: mpsc::UnboundedReceiver<TimerCom
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        state
+            .metrics
+            .armed_timers
+            .store(keys.len() as i64, std::sync::atomic::Ordering::Relaxed);
         tokio::select! {
             _ = sweep.tick() => {
                 match state.store.due_contacts(state.clock.now_ms(), SWEEP_BATCH).await {

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 /// Where sockets are opened.
 pub const PATH: &str = "/participant/websocket";
@@ -133,12 +134,12 @@ pub async fn upgrade(
             return ApiError::internal(liaison_wire::Api::Participant, &error).into_response();
         }
     };
-    if !state.sockets.try_open(&record.participant_id) {
+    let Some(slot) = SocketSlot::take(&state, &record.participant_id) else {
         return ApiError::from(ParticipantError::Throttling(format!(
             "A participant may hold at most {MAX_SOCKETS_PER_PARTICIPANT} open sockets."
         )))
         .into_response();
-    }
+    };
     let subscriber = Subscriber {
         participant_id: record.participant_id,
         contact_id: contact.id,
@@ -150,10 +151,33 @@ pub async fn upgrade(
         .max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
         .on_upgrade(move |socket| async move {
-            let participant_id = subscriber.participant_id.clone();
+            state.metrics.open_sockets.fetch_add(1, Ordering::Relaxed);
             run_socket(&state, socket, subscriber).await;
-            state.sockets.close(&participant_id);
+            state.metrics.open_sockets.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
         })
+}
+
+/// One of a participant's socket places, given back when dropped: also when the handshake
+/// fails and the upgrade callback never runs.
+struct SocketSlot {
+    state: AppState,
+    participant_id: String,
+}
+
+impl SocketSlot {
+    fn take(state: &AppState, participant_id: &str) -> Option<Self> {
+        state.sockets.try_open(participant_id).then(|| SocketSlot {
+            state: state.clone(),
+            participant_id: participant_id.to_string(),
+        })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        self.state.sockets.close(&self.participant_id);
+    }
 }
 
 /// The reply to a client control frame, if it warrants one.

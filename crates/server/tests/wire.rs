@@ -361,3 +361,43 @@ async fn the_socket_url_refuses_plain_requests_and_bad_tokens() {
     let error = tokio_tungstenite::connect_async(url).await.unwrap_err();
     assert!(error.to_string().contains("403"), "{error}");
 }
+
+#[tokio::test]
+async fn readiness_and_metrics_are_served() {
+    let (_dir, server) = server().await;
+    let (status, _, body) = server.raw("GET", "/ready", &[], b"").await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::Value::String("ready".into()))
+    );
+    let chat = server.start_chat(json!({})).await;
+    let _socket = common::open_socket(&chat.websocket_url).await;
+    server
+        .participant(
+            "/participant/message",
+            &chat.connection_token,
+            json!({"ContentType": "text/plain"}),
+        )
+        .await;
+    let (status, headers, body) = server.raw("GET", "/metrics", &[], b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = body.as_str().unwrap();
+    assert!(text.contains("liaison_requests_total{api=\"connect\",operation=\"StartChatContact\",outcome=\"OK\"} 1"), "{text}");
+    assert!(
+        text.contains("operation=\"SendMessage\",outcome=\"ValidationException\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("liaison_open_sockets 1"), "{text}");
+    assert!(text.contains("liaison_active_chats 1"), "{text}");
+    assert!(text.contains("liaison_armed_timers 1"), "{text}");
+    assert!(
+        text.contains("liaison_store_write_duration_seconds_count"),
+        "{text}"
+    );
+}

@@ -191,6 +191,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(contact id, expires_ms)` of every open contact: the deadlines to re-arm after a restart.
     async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>>;
+    /// How many contacts are open (a gauge for monitoring).
+    async fn count_open_contacts(&self) -> Result<i64>;
     /// Open contacts whose deadline is at or before `now_ms`, oldest first, at most `limit`:
     /// what any node of a cluster ends, whichever node armed them.
     async fn due_contacts(&self, now_ms: i64, limit: u32) -> Result<Vec<String>>;

@@ -631,6 +631,13 @@ macro_rules! chat_store {
                 rows.iter().map(item_from).collect()
             }
 
+            async fn count_open_contacts(&self) -> Result<i64> {
+                let row = sqlx::query("SELECT COUNT(*) AS open FROM contacts WHERE state = 'OPEN'")
+                    .fetch_one(&self.reader)
+                    .await?;
+                Ok(sqlx::Row::try_get(&row, "open")?)
+            }
+
             async fn due_contacts(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
                 let rows = sqlx::query(
                     "SELECT id FROM contacts WHERE state = 'OPEN' AND expires_ms <= $1 \

@@ -1,0 +1,134 @@
+//! Prometheus metrics, rendered by hand in the text exposition format: a few counters and
+//! gauges do not justify a metrics framework. Operation names come from the operation table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the store write latency histogram.
+const WRITE_BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (api, operation, outcome code) → count; outcome is `OK` or the AWS error code.
+    requests: Mutex<BTreeMap<(&'static str, String, &'static str), u64>>,
+    pub open_sockets: AtomicI64,
+    pub armed_timers: AtomicI64,
+    write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
+    write_count: AtomicU64,
+    write_micros: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count_request(&self, api: &'static str, operation: &str, outcome: &'static str) {
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *requests
+            .entry((api, operation.to_string(), outcome))
+            .or_default() += 1;
+    }
+
+    pub fn observe_write(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        for (bucket, bound) in self.write_buckets.iter().zip(WRITE_BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.write_count.fetch_add(1, Ordering::Relaxed);
+        self.write_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The exposition text; `active_chats` is read from the store by the caller.
+    pub fn render(&self, active_chats: Option<i64>) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP liaison_requests_total API requests by operation and outcome (OK or the AWS error code)."
+        );
+        let _ = writeln!(out, "# TYPE liaison_requests_total counter");
+        let requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        for ((api, operation, outcome), count) in requests.iter() {
+            let _ = writeln!(
+                out,
+                "liaison_requests_total{{api=\"{api}\",operation=\"{operation}\",outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        drop(requests);
+        let gauges = [
+            (
+                "liaison_open_sockets",
+                "WebSocket connections open on this node.",
+                Some(self.open_sockets.load(Ordering::Relaxed)),
+            ),
+            (
+                "liaison_armed_timers",
+                "Chat deadlines armed in this node's timer wheel.",
+                Some(self.armed_timers.load(Ordering::Relaxed)),
+            ),
+            (
+                "liaison_active_chats",
+                "Open chat contacts in the store.",
+                active_chats,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            if let Some(value) = value {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+                );
+            }
+        }
+        let name = "liaison_store_write_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time to durably write chat items.\n# TYPE {name} histogram"
+        );
+        for (bucket, bound) in self.write_buckets.iter().zip(WRITE_BUCKETS) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.write_count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.write_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_gauges_and_a_cumulative_histogram() {
+        let metrics = Metrics::default();
+        metrics.count_request("connect", "StartChatContact", "OK");
+        metrics.count_request("connect", "StartChatContact", "OK");
+        metrics.count_request("connectparticipant", "SendMessage", "ValidationException");
+        metrics.open_sockets.store(3, Ordering::Relaxed);
+        metrics.observe_write(Duration::from_micros(700));
+        metrics.observe_write(Duration::from_millis(30));
+        let text = metrics.render(Some(5));
+        assert!(text.contains("liaison_requests_total{api=\"connect\",operation=\"StartChatContact\",outcome=\"OK\"} 2"));
+        assert!(text.contains("outcome=\"ValidationException\"} 1"));
+        assert!(text.contains("liaison_open_sockets 3"));
+        assert!(text.contains("liaison_active_chats 5"));
+        assert!(text.contains("liaison_store_write_duration_seconds_bucket{le=\"0.0005\"} 0"));
+        assert!(text.contains("liaison_store_write_duration_seconds_bucket{le=\"0.001\"} 1"));
+        assert!(text.contains("liaison_store_write_duration_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(text.contains("liaison_store_write_duration_seconds_count 2"));
+    }
+}
