@@ -53,7 +53,13 @@ pub async fn ensure_defaults(store: &dyn Store, clock: &dyn Clock) -> Result<(),
         alias: DEFAULT_INSTANCE_ALIAS.into(),
         created_ms: now,
     };
-    store.insert_instance(&instance).await?;
+    if let Err(error) = store.insert_instance(&instance).await {
+        // Another node of the cluster may have created the defaults at the same moment.
+        if !store.list_instances().await?.is_empty() {
+            return Ok(());
+        }
+        return Err(error);
+    }
     let queue_id = uuid::Uuid::new_v4().to_string();
     store
         .insert_queue(

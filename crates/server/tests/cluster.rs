@@ -136,3 +136,22 @@ async fn an_overdue_chat_ends_once_however_many_nodes_find_it_due() {
         "however many nodes found it due, the chat ended once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_create_one_default_instance() {
+    let Some(stores) = shared_stores(3).await else {
+        return;
+    };
+    let starts = stores
+        .into_iter()
+        .map(|store| TestServer::start_on(store, 60_000));
+    let nodes = futures_util::future::join_all(starts).await;
+    for node in &nodes {
+        let (_, _, instances) = node.connect("GET", "/instance", None).await;
+        assert_eq!(
+            instances["InstanceSummaryList"].as_array().unwrap().len(),
+            1,
+            "{instances}"
+        );
+    }
+}

@@ -25,11 +25,18 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use tokio::sync::mpsc;
 
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "chat core",
-    include_str!("../migrations/postgres/0001_chat_core.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "chat core",
+        include_str!("../migrations/postgres/0001_chat_core.sql"),
+    ),
+    (
+        2,
+        "unique instance alias",
+        include_str!("../migrations/postgres/0002_unique_instance_alias.sql"),
+    ),
+];
 
 const CONNECTIONS: u32 = 16;
 /// The `LISTEN`/`NOTIFY` channel nodes wake each other on.

@@ -28,11 +28,18 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "chat core",
-    include_str!("../migrations/sqlite/0001_chat_core.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "chat core",
+        include_str!("../migrations/sqlite/0001_chat_core.sql"),
+    ),
+    (
+        2,
+        "unique instance alias",
+        include_str!("../migrations/sqlite/0002_unique_instance_alias.sql"),
+    ),
+];
 
 const READ_CONNECTIONS: u32 = 4;
 
