@@ -45,6 +45,16 @@ impl Bus {
 }
 
 impl Bus {
+    /// The contacts local sockets follow.
+    pub fn watched(&self) -> Vec<String> {
+        let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
+        contacts
+            .iter()
+            .filter(|(_, sender)| sender.receiver_count() > 0)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Wakes every local socket to look for new items: after cluster hints may have been lost.
     pub fn poke_all(&self) {
         let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
@@ -61,7 +71,13 @@ pub mod cluster {
     use liaison_store::{Hint, Store};
     use std::collections::HashMap;
     use std::sync::Arc;
+    use std::time::Duration;
     use tokio::sync::mpsc;
+
+    /// How often a node compares the logs its sockets follow with the store. Hints are sent
+    /// after commit, so a node that dies between its commit and its `NOTIFY` leaves the other
+    /// nodes unaware of its last writes; this bounds how long they stay unaware.
+    const RECONCILE_EVERY: Duration = Duration::from_secs(1);
 
     /// Queues hints for the announcer task; each hint is tiny and they coalesce there.
     #[derive(Clone)]
@@ -85,6 +101,7 @@ pub mod cluster {
         let Some(mut hints) = store.listen(&node).await? else {
             return Ok(None);
         };
+        tokio::spawn(reconcile(store.clone(), bus.clone()));
         tokio::spawn(async move {
             while let Some(hint) = hints.recv().await {
                 match hint {
@@ -112,6 +129,29 @@ pub mod cluster {
             }
         });
         Ok(Some(Announcer { queue }))
+    }
+
+    /// Wakes local sockets whose contact's log grew without a hint reaching this node.
+    async fn reconcile(store: Arc<dyn Store>, bus: Arc<Bus>) {
+        let mut tick = tokio::time::interval(RECONCILE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let watched = bus.watched();
+            if watched.is_empty() {
+                continue;
+            }
+            match store.last_seqs(&watched).await {
+                Ok(stored) => {
+                    for (contact_id, seq) in stored {
+                        bus.publish(&contact_id, seq);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not compare followed chats with the store")
+                }
+            }
+        }
     }
 }
 

@@ -191,6 +191,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(contact id, expires_ms)` of every open contact: the deadlines to re-arm after a restart.
     async fn open_contact_deadlines(&self) -> Result<Vec<(String, i64)>>;
+    /// The last sequence number of each of these contacts (unknown ids are left out).
+    async fn last_seqs(&self, contact_ids: &[String]) -> Result<Vec<(String, i64)>>;
     /// How many contacts are open (a gauge for monitoring).
     async fn count_open_contacts(&self) -> Result<i64>;
     /// Open contacts whose deadline is at or before `now_ms`, oldest first, at most `limit`:

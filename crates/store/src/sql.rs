@@ -631,6 +631,29 @@ macro_rules! chat_store {
                 rows.iter().map(item_from).collect()
             }
 
+            async fn last_seqs(&self, contact_ids: &[String]) -> Result<Vec<(String, i64)>> {
+                let mut found = Vec::with_capacity(contact_ids.len());
+                for chunk in contact_ids.chunks(500) {
+                    let placeholders: Vec<String> =
+                        (1..=chunk.len()).map(|n| format!("${n}")).collect();
+                    let sql = format!(
+                        "SELECT id, last_seq FROM contacts WHERE id IN ({})",
+                        placeholders.join(", ")
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    for row in query.fetch_all(&self.reader).await? {
+                        found.push((
+                            sqlx::Row::try_get(&row, "id")?,
+                            sqlx::Row::try_get(&row, "last_seq")?,
+                        ));
+                    }
+                }
+                Ok(found)
+            }
+
             async fn count_open_contacts(&self) -> Result<i64> {
                 let row = sqlx::query("SELECT COUNT(*) AS open FROM contacts WHERE state = 'OPEN'")
                     .fetch_one(&self.reader)

@@ -42,6 +42,8 @@ async fn suite(store: Arc<dyn Store>) {
     transcript_page_scans_both_ways_skipping_non_transcript_items(s).await;
     items_round_trip_every_field(s).await;
     open_contact_deadlines_lists_only_open_contacts(s).await;
+    due_contacts_are_open_and_overdue_oldest_first(s).await;
+    last_seqs_and_open_counts_follow_the_log(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1314,4 +1316,80 @@ async fn open_contact_deadlines_lists_only_open_contacts(store: &dyn Store) {
             .count(),
         1
     );
+}
+
+async fn due_contacts_are_open_and_overdue_oldest_first(store: &dyn Store) {
+    let instance = new_instance(store).await;
+    // Far in the past, so that no other check's contacts are due before these.
+    let mut later = new_chat(&instance.id);
+    later.contact.expires_ms = 20;
+    let mut earlier = new_chat(&instance.id);
+    earlier.contact.expires_ms = 10;
+    let mut future = new_chat(&instance.id);
+    future.contact.expires_ms = 40;
+    let mut ended = new_chat(&instance.id);
+    ended.contact.expires_ms = 5;
+    for chat in [&later, &earlier, &future, &ended] {
+        create(store, chat.clone()).await;
+    }
+    store
+        .append(Append {
+            contact_id: ended.contact.id.clone(),
+            end_contact_at: Some(T0),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    let due = store.due_contacts(30, 2).await.unwrap();
+    assert_eq!(
+        due,
+        vec![earlier.contact.id.clone(), later.contact.id.clone()]
+    );
+    assert_eq!(
+        store.due_contacts(30, 1).await.unwrap(),
+        vec![earlier.contact.id.clone()]
+    );
+}
+
+async fn last_seqs_and_open_counts_follow_the_log(store: &dyn Store) {
+    let instance = new_instance(store).await;
+    let mut chat = new_chat(&instance.id);
+    chat.items = vec![joined(&chat.customer, T0)];
+    create(store, chat.clone()).await;
+    let before = store.count_open_contacts().await.unwrap();
+    assert!(before >= 1);
+    store
+        .append(Append {
+            contact_id: chat.contact.id.clone(),
+            items: vec![
+                message(&chat.customer, T0 + 1, "a"),
+                message(&chat.customer, T0 + 2, "b"),
+            ],
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    let ids = vec![chat.contact.id.clone(), "no-such-contact".to_string()];
+    assert_eq!(
+        store.last_seqs(&ids).await.unwrap(),
+        vec![(chat.contact.id.clone(), 3)]
+    );
+    let many: Vec<String> = (0..1200)
+        .map(|n| format!("missing-{n}"))
+        .chain([chat.contact.id.clone()])
+        .collect();
+    assert_eq!(
+        store.last_seqs(&many).await.unwrap(),
+        vec![(chat.contact.id.clone(), 3)],
+        "ids beyond one statement's worth"
+    );
+    store
+        .append(Append {
+            contact_id: chat.contact.id.clone(),
+            end_contact_at: Some(T0 + 3),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.count_open_contacts().await.unwrap(), before - 1);
 }
