@@ -57,6 +57,11 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
 
+if [ -n "${LIAISON_TEST_DATABASE_URL:-}" ] && ! command -v psql >/dev/null 2>&1; then
+  echo "installing postgresql-client (the cluster tests create and drop their schemas with psql)"
+  apt_install postgresql-client
+fi
+
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   echo "installing python3-venv"
   apt_install python3 python3-venv
