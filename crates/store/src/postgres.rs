@@ -6,7 +6,7 @@
 
 use crate::sql::{
     ITEM_COLUMNS, chat_store, contact_from, corrupt, flow_from, instance_from, item_from,
-    json_text, participant_from, token_from,
+    json_text, migrator, participant_from, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
@@ -18,25 +18,11 @@ use liaison_core::{
     ChatItem, Contact, ContactState, Flow, Instance, NewItem, Participant, ParticipantRole,
     TokenRecord,
 };
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use tokio::sync::mpsc;
-
-const MIGRATIONS: [(i64, &str, &str); 2] = [
-    (
-        1,
-        "chat core",
-        include_str!("../migrations/postgres/0001_chat_core.sql"),
-    ),
-    (
-        2,
-        "unique instance alias",
-        include_str!("../migrations/postgres/0002_unique_instance_alias.sql"),
-    ),
-];
 
 const CONNECTIONS: u32 = 16;
 /// The `LISTEN`/`NOTIFY` channel nodes wake each other on.
@@ -97,19 +83,7 @@ impl PostgresStore {
             .max_connections(CONNECTIONS)
             .connect_with(options)
             .await?;
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    (*description).into(),
-                    MigrationType::Simple,
-                    sqlx::SqlSafeStr::into_sql_str(*sql),
-                    false,
-                )
-            })
-            .collect();
-        Migrator::with_migrations(migrations)
+        migrator()
             .run(&pool)
             .await
             .map_err(|e| StoreError(format!("migration failed: {e}")))?;

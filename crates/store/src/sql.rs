@@ -11,7 +11,39 @@ use liaison_core::{
     ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
     ParticipantRole, TokenKind, TokenRecord,
 };
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
+
+/// The schema, in order; both backends apply the same files.
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "chat core",
+        include_str!("../migrations/0001_chat_core.sql"),
+    ),
+    (
+        2,
+        "unique instance alias",
+        include_str!("../migrations/0002_unique_instance_alias.sql"),
+    ),
+];
+
+/// The embedded migrations, ready to run on either backend.
+pub(crate) fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(*sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
 
 /// A column type both backends decode.
 pub(crate) trait Column:

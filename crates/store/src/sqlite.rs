@@ -6,7 +6,7 @@
 
 use crate::sql::{
     ITEM_COLUMNS, chat_store, contact_from, corrupt, flow_from, instance_from, item_from,
-    json_text, participant_from, token_from,
+    json_text, migrator, participant_from, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, Replay, Result,
@@ -19,7 +19,6 @@ use liaison_core::{
     TokenRecord,
 };
 use sqlx::SqliteConnection;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -27,19 +26,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-const MIGRATIONS: [(i64, &str, &str); 2] = [
-    (
-        1,
-        "chat core",
-        include_str!("../migrations/sqlite/0001_chat_core.sql"),
-    ),
-    (
-        2,
-        "unique instance alias",
-        include_str!("../migrations/sqlite/0002_unique_instance_alias.sql"),
-    ),
-];
 
 const READ_CONNECTIONS: u32 = 4;
 
@@ -66,19 +52,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    (*description).into(),
-                    MigrationType::Simple,
-                    sqlx::SqlSafeStr::into_sql_str(*sql),
-                    false,
-                )
-            })
-            .collect();
-        Migrator::with_migrations(migrations)
+        migrator()
             .run(&writer)
             .await
             .map_err(|e| StoreError(format!("migration failed: {e}")))?;

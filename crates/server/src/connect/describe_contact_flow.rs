@@ -1,8 +1,8 @@
-use super::{epoch_seconds, find_instance, id_from_arn};
-use crate::error::{ApiError, OrInternal};
+use super::{epoch_seconds, find_flow, find_instance};
+use crate::error::ApiError;
 use crate::state::AppState;
 use liaison_core::{Flow, sha256_hex};
-use liaison_wire::{Api, ConnectError};
+use liaison_wire::ConnectError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -48,23 +48,8 @@ pub fn flow_arn(state: &AppState, flow: &Flow) -> String {
 /// ARN and may carry a `:$SAVED`, `:$LATEST` or version qualifier.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let qualified = id_from_arn(&request.contact_flow_id);
-    let (flow_id, qualifier) = match qualified.split_once(':') {
-        Some((id, qualifier)) => (id, Some(qualifier)),
-        None => (qualified, None),
-    };
-    let flow = state
-        .store
-        .get_flow(&instance.id, flow_id)
-        .await
-        .or_internal(Api::Connect)?;
-    let Some(flow) = flow else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact flow {} not found.",
-            request.contact_flow_id
-        ))
-        .into());
-    };
+    let (flow, qualifier) = find_flow(state, &instance, &request.contact_flow_id).await?;
+    let flow_id = flow.id.as_str();
     if flow.status == "SAVED" && qualifier != Some("$SAVED") {
         return Err(ConnectError::InvalidRequest(format!(
             "Contact flow {flow_id} is not published; describe it as {flow_id}:$SAVED."

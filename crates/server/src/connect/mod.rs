@@ -14,7 +14,7 @@ use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use liaison_core::{Contact, Instance};
+use liaison_core::{Contact, Flow, Instance};
 use liaison_wire::{Api, ConnectError};
 use std::collections::BTreeMap;
 
@@ -74,6 +74,31 @@ pub async fn find_instance(state: &AppState, instance_id: &str) -> Result<Instan
         .ok_or_else(|| {
             ConnectError::ResourceNotFound(format!("Instance {instance_id} not found.")).into()
         })
+}
+
+/// The flow a `ContactFlowId` names (a plain id or an ARN, with or without a `:$SAVED`,
+/// `:$LATEST` or version qualifier), and the qualifier.
+pub async fn find_flow<'a>(
+    state: &AppState,
+    instance: &Instance,
+    flow_ref: &'a str,
+) -> Result<(Flow, Option<&'a str>), ApiError> {
+    let qualified = id_from_arn(flow_ref);
+    let (flow_id, qualifier) = match qualified.split_once(':') {
+        Some((id, qualifier)) => (id, Some(qualifier)),
+        None => (qualified, None),
+    };
+    let flow = state
+        .store
+        .get_flow(&instance.id, flow_id)
+        .await
+        .or_internal(Api::Connect)?;
+    match flow {
+        Some(flow) => Ok((flow, qualifier)),
+        None => Err(
+            ConnectError::ResourceNotFound(format!("Contact flow {flow_ref} not found.")).into(),
+        ),
+    }
 }
 
 /// A contact of the instance; `None` when there is no such contact there.

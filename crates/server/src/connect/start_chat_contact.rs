@@ -1,5 +1,5 @@
 use super::{
-    MAX_ATTRIBUTES_BYTES, check_attribute_keys, find_contact, find_instance, id_from_arn,
+    MAX_ATTRIBUTES_BYTES, check_attribute_keys, find_contact, find_flow, find_instance,
     too_large_attributes,
 };
 use crate::error::{ApiError, OrInternal};
@@ -95,20 +95,7 @@ fn supported_types(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiErr
 /// `PUT /contact/chat` — starts a chat contact and adds the customer to it.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let flow_id = id_from_arn(&request.contact_flow_id);
-    let flow_id = flow_id.split(':').next().unwrap_or(flow_id);
-    let flow = state
-        .store
-        .get_flow(&instance.id, flow_id)
-        .await
-        .or_internal(Api::Connect)?;
-    let Some(flow) = flow else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact flow {} not found.",
-            request.contact_flow_id
-        ))
-        .into());
-    };
+    let (flow, _) = find_flow(state, &instance, &request.contact_flow_id).await?;
     if request.persistent_chat.is_some() {
         return Err(ConnectError::InvalidRequest(
             "PersistentChat is not supported by Liaison yet; start the chat without it.".into(),

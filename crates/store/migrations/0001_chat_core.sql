@@ -1,5 +1,5 @@
--- Liaison chat core schema. Ids are TEXT (they are strings on the wire), times are BIGINT epoch
--- milliseconds, JSON documents are TEXT: the same column types work on PostgreSQL.
+-- Liaison chat core schema, the same on SQLite and PostgreSQL. Ids are TEXT (they are strings
+-- on the wire), times are BIGINT epoch milliseconds, JSON documents are TEXT.
 
 CREATE TABLE instances (
     id TEXT PRIMARY KEY,
@@ -77,7 +77,7 @@ CREATE TABLE items (
     role TEXT,
     absolute_ms BIGINT NOT NULL,
     extra TEXT,
-    in_transcript INTEGER NOT NULL,
+    in_transcript BIGINT NOT NULL,
     PRIMARY KEY (contact_id, seq)
 );
 CREATE UNIQUE INDEX items_by_id ON items (id);
