@@ -115,12 +115,17 @@ pub async fn authenticate_participant(
     } else {
         TokenKind::Connection
     };
-    let record = state
+    let holder = state
         .store
-        .find_token(&hash_token(token))
+        .token_holder(&hash_token(token))
         .await
         .or_internal(Api::Participant)?;
-    let Some(record) = record.filter(|r| r.kind == expected) else {
+    let Some(liaison_store::TokenHolder {
+        token: record,
+        participant,
+        contact,
+    }) = holder.filter(|h| h.token.kind == expected)
+    else {
         return Err(access_denied(match expected {
             TokenKind::Participant => "The participant token is not valid.",
             _ => "The connection token is not valid.",
@@ -132,19 +137,6 @@ pub async fn authenticate_participant(
     {
         return Err(access_denied("The token has expired."));
     }
-    let participant = state
-        .store
-        .get_participant(&record.participant_id)
-        .await
-        .or_internal(Api::Participant)?;
-    let contact = state
-        .store
-        .get_contact(&record.contact_id)
-        .await
-        .or_internal(Api::Participant)?;
-    let (Some(participant), Some(contact)) = (participant, contact) else {
-        return Err(access_denied("The token does not belong to a chat."));
-    };
     if !contact.is_open() {
         return Err(access_denied("The chat has ended."));
     }

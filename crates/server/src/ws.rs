@@ -114,26 +114,26 @@ pub async fn upgrade(
     let Some(token) = query.token else {
         return forbidden("The WebSocket URL has no token.");
     };
-    let record = match state.store.find_token(&hash_token(&token)).await {
-        Ok(Some(record)) if record.kind == TokenKind::WebSocket => record,
+    let holder = match state.store.token_holder(&hash_token(&token)).await {
+        Ok(Some(holder)) if holder.token.kind == TokenKind::WebSocket => holder,
         Ok(_) => return forbidden("The WebSocket URL is not valid."),
         Err(error) => {
             return ApiError::internal(liaison_wire::Api::Participant, &error).into_response();
         }
     };
+    let (record, contact) = (holder.token, holder.contact);
     if record
         .expires_ms
         .is_some_and(|expiry| expiry <= state.clock.now_ms())
     {
         return forbidden("The WebSocket URL has expired; call CreateParticipantConnection again.");
     }
-    let contact = match state.store.get_contact(&record.contact_id).await {
-        Ok(Some(contact)) if contact.is_open() => contact,
-        Ok(_) => return forbidden("The chat has ended."),
-        Err(error) => {
-            return ApiError::internal(liaison_wire::Api::Participant, &error).into_response();
-        }
-    };
+    if !contact.is_open() {
+        return forbidden("The chat has ended.");
+    }
+    if holder.participant.has_left() {
+        return forbidden("The participant has left the chat.");
+    }
     let Some(slot) = SocketSlot::take(&state, &record.participant_id) else {
         return ApiError::from(ParticipantError::Throttling(format!(
             "A participant may hold at most {MAX_SOCKETS_PER_PARTICIPANT} open sockets."

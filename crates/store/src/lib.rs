@@ -87,6 +87,14 @@ pub struct Append {
     pub client_token: Option<ClientTokenKey>,
 }
 
+/// What a bearer token unlocks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenHolder {
+    pub token: TokenRecord,
+    pub participant: Participant,
+    pub contact: Contact,
+}
+
 /// Result of [`Store::append`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
@@ -153,6 +161,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores tokens in one transaction.
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()>;
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+    /// The token with that hash, with its participant and contact as they are now.
+    async fn token_holder(&self, hash: &str) -> Result<Option<TokenHolder>>;
 
     /// Appends items with the next sequence numbers, applying the state changes atomically.
     async fn append(&self, append: Append) -> Result<Appended>;

@@ -77,6 +77,25 @@ impl Columns for sqlx::postgres::PgRow {
     }
 }
 
+/// Columns read under a prefix, for rows that join several tables (`p_id`, `t_kind`, …).
+pub(crate) struct Prefixed<'a, R>(pub &'a R, pub &'static str);
+
+impl<R: Columns> Columns for Prefixed<'_, R> {
+    fn column<T: Column>(&self, name: &str) -> Result<T> {
+        self.0.column(&format!("{}{name}", self.1))
+    }
+}
+
+/// A token with its participant and contact, in one round trip: what every participant call
+/// needs before it can do anything.
+pub(crate) const TOKEN_HOLDER_QUERY: &str = "SELECT c.*, \
+     t.hash AS t_hash, t.kind AS t_kind, t.participant_id AS t_participant_id, \
+     t.contact_id AS t_contact_id, t.expires_ms AS t_expires_ms, \
+     p.id AS p_id, p.contact_id AS p_contact_id, p.role AS p_role, \
+     p.display_name AS p_display_name, p.joined_ms AS p_joined_ms, p.left_ms AS p_left_ms \
+     FROM tokens t JOIN participants p ON p.id = t.participant_id \
+     JOIN contacts c ON c.id = t.contact_id WHERE t.hash = $1";
+
 pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, item_type, content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript";
 
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
@@ -546,6 +565,19 @@ macro_rules! chat_store {
                     .fetch_optional(&self.reader)
                     .await?;
                 row.as_ref().map(token_from).transpose()
+            }
+
+            async fn token_holder(&self, hash: &str) -> Result<Option<$crate::TokenHolder>> {
+                let row = sqlx::query(TOKEN_HOLDER_QUERY)
+                    .bind(hash)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some($crate::TokenHolder {
+                    token: token_from(&Prefixed(&row, "t_"))?,
+                    participant: participant_from(&Prefixed(&row, "p_"))?,
+                    contact: contact_from(&row)?,
+                }))
             }
 
             async fn merge_attributes(

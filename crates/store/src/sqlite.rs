@@ -5,8 +5,8 @@
 //! `synchronous=FULL` makes every commit reach the disk before the call returns.
 
 use crate::sql::{
-    ITEM_COLUMNS, chat_store, contact_from, corrupt, flow_from, instance_from, item_from,
-    json_text, migrator, participant_from, token_from,
+    ITEM_COLUMNS, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
+    instance_from, item_from, json_text, migrator, participant_from, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, Replay, Result,

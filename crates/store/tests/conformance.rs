@@ -44,6 +44,7 @@ async fn suite(store: Arc<dyn Store>) {
     open_contact_deadlines_lists_only_open_contacts(s).await;
     due_contacts_are_open_and_overdue_oldest_first(s).await;
     last_seqs_and_open_counts_follow_the_log(s).await;
+    token_holders_come_with_their_participant_and_contact(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1392,4 +1393,38 @@ async fn last_seqs_and_open_counts_follow_the_log(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.count_open_contacts().await.unwrap(), before - 1);
+}
+
+async fn token_holders_come_with_their_participant_and_contact(store: &dyn Store) {
+    let instance = new_instance(store).await;
+    let chat = new_chat(&instance.id);
+    create(store, chat.clone()).await;
+    let holder = store
+        .token_holder(&chat.customer_token.hash)
+        .await
+        .unwrap()
+        .expect("the customer's token");
+    assert_eq!(holder.token, chat.customer_token);
+    assert_eq!(holder.participant, chat.customer);
+    assert_eq!(holder.contact.id, chat.contact.id);
+    assert_eq!(holder.contact.attributes, chat.contact.attributes);
+    assert!(store.token_holder("no-such-hash").await.unwrap().is_none());
+    store
+        .append(Append {
+            contact_id: chat.contact.id.clone(),
+            end_contact_at: Some(T0 + 9),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    let holder = store
+        .token_holder(&chat.customer_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !holder.contact.is_open(),
+        "the holder shows the contact as it is now"
+    );
+    assert_eq!(holder.participant.left_ms, Some(T0 + 9));
 }
