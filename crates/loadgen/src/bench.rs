@@ -229,6 +229,8 @@ pub struct LatencyReport {
     pub frame_latency: Percentiles,
     pub ack_latency: Percentiles,
     pub generator_lag: Percentiles,
+    /// Frame latency of the messages sent in each second of the phase.
+    pub per_second: Vec<Percentiles>,
     pub cpu: CpuUse,
 }
 
@@ -282,41 +284,44 @@ async fn open_sockets(
     always_renew: bool,
 ) -> Result<(), String> {
     let closer = sockets.closer();
-    let results: Vec<Result<Vec<_>, String>> = futures_util::stream::iter(chats.iter_mut().zip(per_chat))
-        .map(|(chat, &wanted)| {
-            let closer = closer.clone();
-            async move {
-                if always_renew || chat.url_issued.elapsed() > URL_REUSE_LIMIT {
-                    api.reconnect(chat).await?;
-                }
-                let mut opened = Vec::with_capacity(wanted);
-                for _ in 0..wanted {
-                    let mut last = String::new();
-                    let mut done = false;
-                    for attempt in 0..4 {
-                        if attempt > 0 {
-                            tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
-                            api.reconnect(chat).await?;
-                        }
-                        match client::open_socket(&chat.ws_url, sink.clone(), closer.clone()).await {
-                            Ok(task) => {
-                                opened.push(task);
-                                done = true;
-                                break;
+    let results: Vec<Result<Vec<_>, String>> =
+        futures_util::stream::iter(chats.iter_mut().zip(per_chat))
+            .map(|(chat, &wanted)| {
+                let closer = closer.clone();
+                async move {
+                    if always_renew || chat.url_issued.elapsed() > URL_REUSE_LIMIT {
+                        api.reconnect(chat).await?;
+                    }
+                    let mut opened = Vec::with_capacity(wanted);
+                    for _ in 0..wanted {
+                        let mut last = String::new();
+                        let mut done = false;
+                        for attempt in 0..4 {
+                            if attempt > 0 {
+                                tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
+                                api.reconnect(chat).await?;
                             }
-                            Err(e) => last = e,
+                            match client::open_socket(&chat.ws_url, sink.clone(), closer.clone())
+                                .await
+                            {
+                                Ok(task) => {
+                                    opened.push(task);
+                                    done = true;
+                                    break;
+                                }
+                                Err(e) => last = e,
+                            }
+                        }
+                        if !done {
+                            return Err(last);
                         }
                     }
-                    if !done {
-                        return Err(last);
-                    }
+                    Ok(opened)
                 }
-                Ok(opened)
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
     let mut first_error = None;
     for result in results {
         match result {
@@ -420,7 +425,10 @@ async fn run_phases(
     }
 
     // Phase 2: one socket on each live chat, then SendMessage as fast as the server acknowledges.
-    say(name, format!("opening one socket on each of {live_chats} chats"));
+    say(
+        name,
+        format!("opening one socket on each of {live_chats} chats"),
+    );
     let mut live = Sockets::new();
     let one = vec![1; live_chats];
     open_sockets(
@@ -622,7 +630,10 @@ async fn latency(
             let _permit = permit;
             let token = &tokens[index % chats];
             book.stamp(&book.sent, index);
-            match api.send_message(token, &client::latency_marker(index)).await {
+            match api
+                .send_message(token, &client::latency_marker(index))
+                .await
+            {
                 Ok(200) => book.stamp(&book.acked, index),
                 Ok(status) => failures.record(format!("HTTP {status}")),
                 Err(e) => failures.record(e),
@@ -638,7 +649,12 @@ async fn latency(
     .await;
     let samples = sampler.finish();
     let after = sys::cpu_snap(pid);
-    let stamped = |slots: &[AtomicU64]| slots.iter().filter(|s| s.load(Ordering::Relaxed) > 0).count();
+    let stamped = |slots: &[AtomicU64]| {
+        slots
+            .iter()
+            .filter(|s| s.load(Ordering::Relaxed) > 0)
+            .count()
+    };
     let acked = stamped(&book.acked);
     let waited = Instant::now();
     while stamped(&book.arrived) < acked && waited.elapsed() < Duration::from_secs(15) {
@@ -647,6 +663,7 @@ async fn latency(
     sink.set_book(None);
     let mut frame = Vec::with_capacity(acked);
     let mut ack = Vec::with_capacity(acked);
+    let mut by_second: Vec<Vec<u64>> = Vec::new();
     let mut lost = 0;
     for index in 0..scheduled {
         let sent_at = book.sent[index].load(Ordering::Relaxed);
@@ -659,7 +676,13 @@ async fn latency(
         if arrived_at == 0 {
             lost += 1;
         } else {
-            frame.push(arrived_at.saturating_sub(sent_at));
+            let latency = arrived_at.saturating_sub(sent_at);
+            frame.push(latency);
+            let second = (sent_at / 1_000_000_000) as usize;
+            if by_second.len() <= second {
+                by_second.resize_with(second + 1, Vec::new);
+            }
+            by_second[second].push(latency);
         }
     }
     LatencyReport {
@@ -676,6 +699,7 @@ async fn latency(
         frame_latency: percentiles(frame),
         ack_latency: percentiles(ack),
         generator_lag: percentiles(lags),
+        per_second: by_second.into_iter().map(percentiles).collect(),
         cpu: sys::cpu_use(&before, &after, &samples),
     }
 }

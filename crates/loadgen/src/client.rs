@@ -132,7 +132,12 @@ impl Api {
         read_json(path, response).await
     }
 
-    async fn participant_call(&self, path: &str, token: &str, body: String) -> Result<Value, String> {
+    async fn participant_call(
+        &self,
+        path: &str,
+        token: &str,
+        body: String,
+    ) -> Result<Value, String> {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
@@ -277,7 +282,11 @@ pub fn latency_marker(index: usize) -> String {
 fn marker_of(frame: &str) -> Option<usize> {
     let frame: Value = serde_json::from_str(frame).ok()?;
     let item: Value = serde_json::from_str(frame.get("content")?.as_str()?).ok()?;
-    item.get("Content")?.as_str()?.strip_prefix('L')?.parse().ok()
+    item.get("Content")?
+        .as_str()?
+        .strip_prefix('L')?
+        .parse()
+        .ok()
 }
 
 impl Sink {
@@ -290,11 +299,7 @@ impl Sink {
             return;
         }
         self.chat_frames.fetch_add(1, Ordering::Relaxed);
-        let book = self
-            .book
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let book = self.book.read().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(book) = book
             && let Some(index) = marker_of(text)
         {

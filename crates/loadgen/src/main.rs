@@ -146,7 +146,10 @@ fn main() -> ExitCode {
     let limit = Duration::from_secs(args.max_run_secs);
     std::thread::spawn(move || {
         std::thread::sleep(limit);
-        eprintln!("loadgen: gave up after {} s (--max-run-secs)", limit.as_secs());
+        eprintln!(
+            "loadgen: gave up after {} s (--max-run-secs)",
+            limit.as_secs()
+        );
         std::process::exit(3);
     });
     let runtime = match tokio::runtime::Runtime::new() {

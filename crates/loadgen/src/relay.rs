@@ -99,13 +99,17 @@ async fn start_chat(State(state): State<Shared>, body: axum::body::Bytes) -> Res
     }
     let contact_id = uuid::Uuid::new_v4().to_string();
     let participant_id = uuid::Uuid::new_v4().to_string();
-    state.chats.write().unwrap_or_else(|p| p.into_inner()).insert(
-        contact_id.clone(),
-        Arc::new(Chat {
-            participant_id: participant_id.clone(),
-            sockets: Mutex::new(Vec::new()),
-        }),
-    );
+    state
+        .chats
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            contact_id.clone(),
+            Arc::new(Chat {
+                participant_id: participant_id.clone(),
+                sockets: Mutex::new(Vec::new()),
+            }),
+        );
     axum::Json(json!({
         "ContactId": contact_id,
         "ParticipantId": participant_id,
@@ -117,7 +121,9 @@ async fn start_chat(State(state): State<Shared>, body: axum::body::Bytes) -> Res
 fn chat_of(state: &Relay, token: Option<&str>) -> Option<(String, Arc<Chat>)> {
     let token = token?;
     let chats = state.chats.read().unwrap_or_else(|p| p.into_inner());
-    chats.get(token).map(|chat| (token.to_string(), chat.clone()))
+    chats
+        .get(token)
+        .map(|chat| (token.to_string(), chat.clone()))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -242,7 +248,9 @@ fn control_reply(frame: &str) -> Option<Value> {
                 .pointer("/content/topics")
                 .cloned()
                 .unwrap_or_else(|| json!([]));
-            Some(json!({"topic": "aws/subscribe", "content": {"status": "success", "topics": topics}}))
+            Some(
+                json!({"topic": "aws/subscribe", "content": {"status": "success", "topics": topics}}),
+            )
         }
         "aws/heartbeat" => Some(json!({"topic": "aws/heartbeat"})),
         "aws/ping" => Some(json!({"topic": "aws/ping", "statusCode": 200, "statusContent": "OK"})),

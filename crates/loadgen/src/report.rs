@@ -82,15 +82,16 @@ impl Run<'_> {
             out,
             "| metric | Liaison | baseline relay | Liaison / baseline |\n|---|---:|---:|---:|"
         );
-        let mut row = |name: String, lv: Option<f64>, bv: Option<f64>, decimals: usize, rel: bool| {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} |",
-                cell(lv, decimals),
-                cell(bv, decimals),
-                if rel { ratio(lv, bv) } else { String::new() }
-            );
-        };
+        let mut row =
+            |name: String, lv: Option<f64>, bv: Option<f64>, decimals: usize, rel: bool| {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {} | {} |",
+                    cell(lv, decimals),
+                    cell(bv, decimals),
+                    if rel { ratio(lv, bv) } else { String::new() }
+                );
+            };
         let tp_name = format!(
             "**Throughput**: acknowledged SendMessage/s ({} in flight, {} chats, {} s after {} s warm-up)",
             c.concurrency,
@@ -98,7 +99,13 @@ impl Run<'_> {
             c.duration.as_secs_f64(),
             c.warmup.as_secs_f64()
         );
-        row(tp_name, tp(l).map(|t| t.per_sec), tp(b).map(|t| t.per_sec), 0, true);
+        row(
+            tp_name,
+            tp(l).map(|t| t.per_sec),
+            tp(b).map(|t| t.per_sec),
+            0,
+            true,
+        );
         row(
             "  failed requests".into(),
             tp(l).map(|t| t.failed as f64),
@@ -153,6 +160,13 @@ impl Run<'_> {
             0,
             false,
         );
+        row(
+            "  other CPU on the machine: kernel I/O threads, other processes (cores)".into(),
+            tp(l).map(|t| t.cpu.other_cores),
+            tp(b).map(|t| t.cpu.other_cores),
+            2,
+            false,
+        );
         let lat_name = format!(
             "**Latency** at {} msgs/s over {} open chats for {} s: achieved send rate (msgs/s)",
             c.rate,
@@ -193,13 +207,28 @@ impl Run<'_> {
                 false,
             );
         }
-        row(
-            "  acknowledged but no frame / failed / not sent (generator saturated)".into(),
-            lat(l).map(|x| (x.lost as u64 + x.failed + x.dropped) as f64),
-            lat(b).map(|x| (x.lost as u64 + x.failed + x.dropped) as f64),
-            0,
-            false,
-        );
+        for (label, pick) in [
+            (
+                "acknowledged, but no frame within 15 s",
+                (|x: &LatencyReport| x.lost as f64) as fn(&LatencyReport) -> f64,
+            ),
+            (
+                "failed (non-200 or transport error)",
+                |x: &LatencyReport| x.failed as f64,
+            ),
+            (
+                "not sent: --max-outstanding requests already in flight",
+                |x: &LatencyReport| x.dropped as f64,
+            ),
+        ] {
+            row(
+                format!("  {label}"),
+                lat(l).map(pick),
+                lat(b).map(pick),
+                0,
+                false,
+            );
+        }
         row(
             "  generator lag behind schedule, p99 (ms)".into(),
             lat(l).map(|x| x.generator_lag.p99),
@@ -292,7 +321,10 @@ impl Run<'_> {
             out,
             "- ≥ {:.0}% of the baseline's throughput: {} ({})",
             TARGET_FRACTION_OF_BASELINE * 100.0,
-            verdict(lt.zip(bt).map(|(l, b)| l >= TARGET_FRACTION_OF_BASELINE * b)),
+            verdict(
+                lt.zip(bt)
+                    .map(|(l, b)| l >= TARGET_FRACTION_OF_BASELINE * b)
+            ),
             ratio(lt, bt)
         );
         let lp = lat(l).filter(|x| x.frame_latency.count > 0);
@@ -301,7 +333,9 @@ impl Run<'_> {
             "- p99 ≤ {TARGET_P99_MS:.0} ms at {} msgs/s over {} chats: {} ({} ms; {} of {} scheduled messages measured)",
             c.rate,
             c.latency_chats,
-            verdict(lp.map(|x| x.frame_latency.p99 <= TARGET_P99_MS && x.lost == 0 && x.dropped == 0)),
+            verdict(
+                lp.map(|x| x.frame_latency.p99 <= TARGET_P99_MS && x.lost == 0 && x.dropped == 0)
+            ),
             cell(lp.map(|x| x.frame_latency.p99), 2),
             lp.map(|x| x.frame_latency.count).unwrap_or(0),
             lp.map(|x| x.scheduled).unwrap_or(0)
@@ -318,6 +352,21 @@ impl Run<'_> {
             lm.as_ref().map(|m| m.sockets_open).unwrap_or(0)
         );
 
+        for report in [l, b].into_iter().flatten() {
+            if let Some(x) = lat(Some(report)) {
+                let seconds: Vec<String> = x
+                    .per_second
+                    .iter()
+                    .map(|p| format!("{:.1}", p.p99))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "\n{}, latency phase, p99 (ms) of the messages sent in each second: {}",
+                    report.name,
+                    seconds.join(" ")
+                );
+            }
+        }
         for report in [l, b].into_iter().flatten() {
             for (phase, cpu) in [
                 ("throughput", tp(Some(report)).map(|t| &t.cpu)),
@@ -339,7 +388,10 @@ impl Run<'_> {
             if let Some(m) = &report.memory
                 && m.closed_by_server > 0
             {
-                notes.push(format!("{} idle sockets were closed by the server", m.closed_by_server));
+                notes.push(format!(
+                    "{} idle sockets were closed by the server",
+                    m.closed_by_server
+                ));
             }
             for note in notes {
                 let _ = writeln!(out, "\n{}: {note}", report.name);
@@ -369,16 +421,22 @@ impl Run<'_> {
 fn threads_table(out: &mut String, name: &str, phase: &str, cpu: &CpuUse) {
     let _ = writeln!(
         out,
-        "\n{name}, {phase} phase: server {:.2} cores, load generator {:.2} cores, machine {:.0}% busy. Busiest server threads:\n",
+        "\n{name}, {phase} phase: server {:.2} cores, load generator {:.2} cores, others {:.2} cores, machine {:.0}% busy. Busiest server threads:\n",
         cpu.server_cores,
         cpu.loadgen_cores,
+        cpu.other_cores,
         cpu.machine_busy * 100.0
     );
     let _ = writeln!(
         out,
         "| thread (tid) | CPU (cores) | waiting for a CPU (fraction of wall time) | write syscalls | sampled in disk wait (D) |\n|---|---:|---:|---:|---:|"
     );
-    for thread in cpu.threads.iter().filter(|t| t.cores > 0.005 || t.disk_wait > 0.01).take(8) {
+    for thread in cpu
+        .threads
+        .iter()
+        .filter(|t| t.cores > 0.005 || t.disk_wait > 0.01)
+        .take(8)
+    {
         let _ = writeln!(
             out,
             "| {} ({}) | {:.2} | {:.2} | {} | {:.0}% |",
@@ -401,6 +459,7 @@ fn cpu_json(cpu: &CpuUse) -> Value {
         "server_cores": cpu.server_cores,
         "loadgen_cores": cpu.loadgen_cores,
         "machine_busy": cpu.machine_busy,
+        "other_cores": cpu.other_cores,
         "server_disk_bytes": cpu.server_disk_bytes,
         "threads": cpu.threads.iter().take(12).map(|t| json!({
             "tid": t.tid, "comm": t.comm, "cores": t.cores, "runq_wait": t.runq_wait,
@@ -455,6 +514,7 @@ fn target_json(report: &TargetReport) -> Value {
             "frame_latency": percentiles_json(&x.frame_latency),
             "ack_latency": percentiles_json(&x.ack_latency),
             "generator_lag": percentiles_json(&x.generator_lag),
+            "per_second": x.per_second.iter().map(percentiles_json).collect::<Vec<_>>(),
             "cpu": cpu_json(&x.cpu),
         })),
     })

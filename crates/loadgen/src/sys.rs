@@ -90,7 +90,10 @@ pub fn filesystem_of(path: &Path) -> String {
         if path.starts_with(mount_point) {
             let depth = fields[1].len();
             if best.as_ref().is_none_or(|(d, _)| depth > *d) {
-                best = Some((depth, format!("{} on {} ({})", fields[2], fields[1], fields[0])));
+                best = Some((
+                    depth,
+                    format!("{} on {} ({})", fields[2], fields[1], fields[0]),
+                ));
             }
         }
     }
@@ -162,7 +165,11 @@ fn thread_snaps(pid: u32) -> BTreeMap<u32, ThreadSnap> {
         return out;
     };
     for entry in dir.flatten() {
-        let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let base = format!("/proc/{pid}/task/{tid}");
@@ -256,6 +263,9 @@ pub struct CpuUse {
     pub server_cores: f64,
     pub loadgen_cores: f64,
     pub machine_busy: f64,
+    /// CPU the machine spent outside the server and the load generator (kernel I/O threads,
+    /// other processes), in cores.
+    pub other_cores: f64,
     /// Bytes the server caused to be written to storage.
     pub server_disk_bytes: u64,
     pub threads: Vec<ThreadUse>,
@@ -275,9 +285,7 @@ pub fn cpu_use(before: &CpuSnap, after: &CpuSnap, states: &StateSamples) -> CpuU
                 tid: *tid,
                 comm: snap.comm.clone(),
                 cores: cores(old.ticks, snap.ticks),
-                runq_wait: snap.runq_wait_ns.saturating_sub(old.runq_wait_ns) as f64
-                    / 1e9
-                    / wall,
+                runq_wait: snap.runq_wait_ns.saturating_sub(old.runq_wait_ns) as f64 / 1e9 / wall,
                 write_syscalls: snap.syscw.saturating_sub(old.syscw),
                 disk_wait: if samples > 0 {
                     disk as f64 / samples as f64
@@ -290,14 +298,21 @@ pub fn cpu_use(before: &CpuSnap, after: &CpuSnap, states: &StateSamples) -> CpuU
         .collect();
     threads.sort_by(|a, b| b.cores.total_cmp(&a.cores));
     let machine_total = after.machine_total.saturating_sub(before.machine_total);
+    let machine_busy = if machine_total > 0 {
+        after.machine_busy.saturating_sub(before.machine_busy) as f64 / machine_total as f64
+    } else {
+        0.0
+    };
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let server_cores = cores(before.server, after.server);
+    let loadgen_cores = cores(before.me, after.me);
     CpuUse {
-        server_cores: cores(before.server, after.server),
-        loadgen_cores: cores(before.me, after.me),
-        machine_busy: if machine_total > 0 {
-            after.machine_busy.saturating_sub(before.machine_busy) as f64 / machine_total as f64
-        } else {
-            0.0
-        },
+        server_cores,
+        loadgen_cores,
+        machine_busy,
+        other_cores: (machine_busy * cpus - server_cores - loadgen_cores).max(0.0),
         server_disk_bytes: after
             .server_write_bytes
             .saturating_sub(before.server_write_bytes),
