@@ -8,6 +8,7 @@
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_writer;
 
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};

@@ -5,8 +5,10 @@
 //! contact, so appends through different nodes still get gapless, ordered numbers.
 
 use crate::sql::{
-    ITEM_COLUMNS, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
-    instance_from, item_from, json_text, migrator, participant_from, token_from,
+    CLAIM_CLIENT_TOKEN, END_CONTACT, EVERYONE_LEFT, FIND_CLIENT_TOKEN, INSERT_CONTACT, INSERT_ITEM,
+    INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS, PARTICIPANT_LEFT, Prefixed, RESERVE_SEQUENCE,
+    TOKEN_HOLDER_QUERY, append_result, chat_store, contact_from, corrupt, flow_from, instance_from,
+    item_from, json_text, migrator, participant_from, state_text, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
@@ -15,8 +17,7 @@ use crate::{
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, ContactState, Flow, Instance, NewItem, Participant, ParticipantRole,
-    TokenRecord,
+    ChatItem, Contact, Flow, Instance, NewItem, Participant, ParticipantRole, TokenRecord,
 };
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
@@ -103,7 +104,11 @@ impl PostgresStore {
     async fn durable_append(&self, append: Append) -> Result<Appended> {
         let mut tx = self.writer.begin().await?;
         let outcome = append_in(&mut tx, append).await?;
-        tx.commit().await?;
+        if matches!(outcome, Appended::Written(_)) {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(outcome)
     }
 
@@ -177,13 +182,183 @@ impl PostgresStore {
 
     async fn durable_insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        insert_tokens_in(&mut tx, tokens).await?;
+        for token in &tokens {
+            insert_token_in(&mut tx, token).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 }
 
-chat_store!(PostgresStore, PgConnection);
+chat_store!(PostgresStore);
+
+fn bind_item<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    contact_id: &'q str,
+    seq: i64,
+    item: &'q NewItem,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(contact_id)
+        .bind(seq)
+        .bind(&item.id)
+        .bind(item.item_type.as_str())
+        .bind(&item.content_type)
+        .bind(&item.content)
+        .bind(&item.participant_id)
+        .bind(&item.display_name)
+        .bind(item.role.map(ParticipantRole::as_str))
+        .bind(item.absolute_ms)
+        .bind(item.extra.as_ref().map(json_text))
+        .bind(i64::from(item.in_transcript))
+}
+
+/// Records the client token, or returns what it recorded before.
+async fn claim_client_token(
+    tx: &mut PgConnection,
+    key: &ClientTokenKey,
+    result: &str,
+    now_ms: i64,
+) -> Result<Option<Replay>> {
+    let claimed = sqlx::query(CLAIM_CLIENT_TOKEN)
+        .bind(&key.scope)
+        .bind(&key.token)
+        .bind(&key.request_hash)
+        .bind(result)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let row = sqlx::query(FIND_CLIENT_TOKEN)
+        .bind(&key.scope)
+        .bind(&key.token)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(Some(Replay {
+        request_hash: sqlx::Row::try_get(&row, "request_hash")?,
+        result: sqlx::Row::try_get(&row, "result")?,
+    }))
+}
+
+async fn insert_token_in(tx: &mut PgConnection, token: &TokenRecord) -> Result<()> {
+    sqlx::query(INSERT_TOKEN)
+        .bind(&token.hash)
+        .bind(token.kind.as_str())
+        .bind(&token.participant_id)
+        .bind(&token.contact_id)
+        .bind(token.expires_ms)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Reserves sequence numbers for `items` (failing if the contact is not open) and writes them.
+async fn append_items(
+    tx: &mut PgConnection,
+    contact_id: &str,
+    items: Vec<NewItem>,
+) -> Result<Option<Vec<ChatItem>>> {
+    let Some(row) = sqlx::query(RESERVE_SEQUENCE)
+        .bind(items.len() as i64)
+        .bind(contact_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let last: i64 = sqlx::Row::try_get(&row, "last_seq")?;
+    let first = last - items.len() as i64 + 1;
+    let mut written = Vec::with_capacity(items.len());
+    for (offset, item) in items.into_iter().enumerate() {
+        let seq = first + offset as i64;
+        bind_item(sqlx::query(INSERT_ITEM), contact_id, seq, &item)
+            .execute(&mut *tx)
+            .await?;
+        written.push(ChatItem {
+            contact_id: contact_id.to_string(),
+            seq,
+            item,
+        });
+    }
+    Ok(Some(written))
+}
+
+/// Writes a new chat; `None` when its client token was seen before (then with that replay).
+async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateChat> {
+    let contact = &chat.contact;
+    if let Some(key) = &chat.client_token
+        && let Some(replay) =
+            claim_client_token(&mut *tx, key, &contact.id, contact.initiated_ms).await?
+    {
+        return Ok(CreateChat::Replayed(replay));
+    }
+    sqlx::query(INSERT_CONTACT)
+        .bind(&contact.id)
+        .bind(&contact.instance_id)
+        .bind(&contact.initial_contact_id)
+        .bind(&contact.related_contact_id)
+        .bind(&contact.flow_id)
+        .bind(state_text(contact.state))
+        .bind(json_text(&contact.attributes))
+        .bind(contact.segment_attributes.as_ref().map(json_text))
+        .bind(&contact.customer_id)
+        .bind(json_text(&contact.supported_content_types))
+        .bind(contact.initiated_ms)
+        .bind(contact.ended_ms)
+        .bind(contact.expires_ms)
+        .execute(&mut *tx)
+        .await?;
+    let customer = &chat.customer;
+    sqlx::query(INSERT_PARTICIPANT)
+        .bind(&customer.id)
+        .bind(&customer.contact_id)
+        .bind(customer.role.as_str())
+        .bind(&customer.display_name)
+        .bind(customer.joined_ms)
+        .bind(customer.left_ms)
+        .execute(&mut *tx)
+        .await?;
+    insert_token_in(&mut *tx, &chat.customer_token).await?;
+    let items = append_items(&mut *tx, &contact.id, chat.items)
+        .await?
+        .unwrap_or_default();
+    Ok(CreateChat::Created(items))
+}
+
+/// Appends to an open contact. A replay or a closed contact leaves changes behind (the
+/// reserved sequence numbers, the claimed token), so the caller commits only `Written`.
+async fn append_in(tx: &mut PgConnection, append: Append) -> Result<Appended> {
+    let (result, now_ms) = append_result(&append.items);
+    let Some(written) = append_items(&mut *tx, &append.contact_id, append.items).await? else {
+        return Ok(Appended::ContactClosed);
+    };
+    if let Some(key) = &append.client_token
+        && let Some(replay) = claim_client_token(&mut *tx, key, &result, now_ms).await?
+    {
+        return Ok(Appended::Replayed(replay));
+    }
+    if let Some((participant_id, at_ms)) = &append.participant_left {
+        sqlx::query(PARTICIPANT_LEFT)
+            .bind(at_ms)
+            .bind(participant_id)
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(at_ms) = append.end_contact_at {
+        for statement in [END_CONTACT, EVERYONE_LEFT] {
+            sqlx::query(statement)
+                .bind(at_ms)
+                .bind(&append.contact_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(Appended::Written(written))
+}
 
 #[cfg(test)]
 mod tests {

@@ -77,6 +77,53 @@ impl Columns for sqlx::postgres::PgRow {
     }
 }
 
+// The chat writes, shared by the PostgreSQL transaction code and the SQLite writer thread.
+// Both databases read `$N` as the N-th parameter.
+
+/// Records a client token unless it is known; one row changed means it was new.
+pub(crate) const CLAIM_CLIENT_TOKEN: &str = "INSERT INTO client_tokens \
+    (scope, token, request_hash, result, created_ms) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT (scope, token) DO NOTHING";
+pub(crate) const FIND_CLIENT_TOKEN: &str =
+    "SELECT request_hash, result FROM client_tokens WHERE scope = $1 AND token = $2";
+/// Reserves `$1` sequence numbers of an open contact and locks its row until commit, so that
+/// no concurrent end (on any node) slips between the check and the append. No row: the contact
+/// is closed or unknown.
+pub(crate) const RESERVE_SEQUENCE: &str = "UPDATE contacts SET last_seq = last_seq + $1 WHERE id = $2 AND state = 'OPEN' RETURNING last_seq";
+pub(crate) const INSERT_ITEM: &str = "INSERT INTO items (contact_id, seq, id, item_type, \
+    content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, instance_id, \
+    initial_contact_id, related_contact_id, flow_id, state, attributes, segment_attributes, \
+    customer_id, supported_content_types, initiated_ms, ended_ms, expires_ms, last_seq) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)";
+pub(crate) const INSERT_PARTICIPANT: &str = "INSERT INTO participants \
+    (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO tokens \
+    (hash, kind, participant_id, contact_id, expires_ms) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const PARTICIPANT_LEFT: &str = "UPDATE participants SET left_ms = $1 \
+    WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL";
+pub(crate) const END_CONTACT: &str =
+    "UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2";
+pub(crate) const EVERYONE_LEFT: &str =
+    "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL";
+
+/// The stored text of a contact state.
+pub(crate) fn state_text(state: ContactState) -> &'static str {
+    match state {
+        ContactState::Open => "OPEN",
+        ContactState::Ended => "ENDED",
+    }
+}
+
+/// The result recorded with an append's client token: its first item's id.
+pub(crate) fn append_result(items: &[NewItem]) -> (String, i64) {
+    items
+        .first()
+        .map(|item| (item.id.clone(), item.absolute_ms))
+        .unwrap_or_default()
+}
+
 /// Columns read under a prefix, for rows that join several tables (`p_id`, `t_kind`, …).
 pub(crate) struct Prefixed<'a, R>(pub &'a R, pub &'static str);
 
@@ -216,219 +263,10 @@ pub(crate) fn item_from(row: &impl Columns) -> Result<ChatItem> {
 }
 
 /// Stamps out the statements and the `Store` implementation for one backend:
-/// `chat_store!(StoreType, ConnectionType)`. The store type must have `reader` and `writer`
+/// `chat_store!(StoreType)`. The store type must have `reader` and `writer`
 /// pools and the three `durable_*` write methods.
 macro_rules! chat_store {
-    ($store:ty, $conn:ty) => {
-        async fn find_replay(tx: &mut $conn, key: &ClientTokenKey) -> Result<Option<Replay>> {
-            let row = sqlx::query(
-                "SELECT request_hash, result FROM client_tokens WHERE scope = $1 AND token = $2",
-            )
-            .bind(&key.scope)
-            .bind(&key.token)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match row {
-                Some(row) => Ok(Some(Replay {
-                    request_hash: sqlx::Row::try_get(&row, "request_hash")?,
-                    result: sqlx::Row::try_get(&row, "result")?,
-                })),
-                None => Ok(None),
-            }
-        }
-
-        /// Records the client token with its result, unless it was recorded before: then the
-        /// earlier result is returned and nothing else may be written. Claiming first (rather than
-        /// checking, then recording) keeps concurrent retries, on any node, to one write.
-        async fn claim_client_token(
-            tx: &mut $conn,
-            key: &ClientTokenKey,
-            result: &str,
-            now_ms: i64,
-        ) -> Result<Option<Replay>> {
-            let claimed = sqlx::query(
-                "INSERT INTO client_tokens (scope, token, request_hash, result, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, token) DO NOTHING",
-            )
-            .bind(&key.scope)
-            .bind(&key.token)
-            .bind(&key.request_hash)
-            .bind(result)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 1 {
-                return Ok(None);
-            }
-            find_replay(tx, key).await
-        }
-
-        async fn insert_token_in(tx: &mut $conn, token: &TokenRecord) -> Result<()> {
-            sqlx::query("INSERT INTO tokens (hash, kind, participant_id, contact_id, expires_ms) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&token.hash)
-                .bind(token.kind.as_str())
-                .bind(&token.participant_id)
-                .bind(&token.contact_id)
-                .bind(token.expires_ms)
-                .execute(&mut *tx)
-                .await?;
-            Ok(())
-        }
-
-        /// Writes `items` after the contact's current last sequence number and advances it.
-        async fn append_items(
-            tx: &mut $conn,
-            contact_id: &str,
-            items: Vec<NewItem>,
-        ) -> Result<Vec<ChatItem>> {
-            if items.is_empty() {
-                return Ok(Vec::new());
-            }
-            let last: i64 = sqlx::query(
-                "UPDATE contacts SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
-            )
-            .bind(items.len() as i64)
-            .bind(contact_id)
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|row| sqlx::Row::try_get(&row, "last_seq"))?;
-            let first = last - items.len() as i64 + 1;
-            let mut written = Vec::with_capacity(items.len());
-            for (offset, item) in items.into_iter().enumerate() {
-                let seq = first + offset as i64;
-                sqlx::query(
-                    "INSERT INTO items (contact_id, seq, id, item_type, content_type, content, participant_id, \
-                     display_name, role, absolute_ms, extra, in_transcript) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(contact_id)
-                .bind(seq)
-                .bind(&item.id)
-                .bind(item.item_type.as_str())
-                .bind(&item.content_type)
-                .bind(&item.content)
-                .bind(&item.participant_id)
-                .bind(&item.display_name)
-                .bind(item.role.map(ParticipantRole::as_str))
-                .bind(item.absolute_ms)
-                .bind(item.extra.as_ref().map(json_text))
-                .bind(i64::from(item.in_transcript))
-                .execute(&mut *tx)
-                .await?;
-                written.push(ChatItem {
-                    contact_id: contact_id.to_string(),
-                    seq,
-                    item,
-                });
-            }
-            Ok(written)
-        }
-
-        async fn create_chat_in(tx: &mut $conn, chat: NewChat) -> Result<CreateChat> {
-            if let Some(key) = &chat.client_token
-                && let Some(replay) =
-                    claim_client_token(&mut *tx, key, &chat.contact.id, chat.contact.initiated_ms).await?
-            {
-                return Ok(CreateChat::Replayed(replay));
-            }
-            let contact = &chat.contact;
-            sqlx::query(
-                "INSERT INTO contacts (id, instance_id, initial_contact_id, related_contact_id, flow_id, state, \
-                 attributes, segment_attributes, customer_id, supported_content_types, initiated_ms, ended_ms, \
-                 expires_ms, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)",
-            )
-            .bind(&contact.id)
-            .bind(&contact.instance_id)
-            .bind(&contact.initial_contact_id)
-            .bind(&contact.related_contact_id)
-            .bind(&contact.flow_id)
-            .bind(match contact.state {
-                ContactState::Open => "OPEN",
-                ContactState::Ended => "ENDED",
-            })
-            .bind(json_text(&contact.attributes))
-            .bind(contact.segment_attributes.as_ref().map(json_text))
-            .bind(&contact.customer_id)
-            .bind(json_text(&contact.supported_content_types))
-            .bind(contact.initiated_ms)
-            .bind(contact.ended_ms)
-            .bind(contact.expires_ms)
-            .execute(&mut *tx)
-            .await?;
-            let customer = &chat.customer;
-            sqlx::query(
-                "INSERT INTO participants (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&customer.id)
-            .bind(&customer.contact_id)
-            .bind(customer.role.as_str())
-            .bind(&customer.display_name)
-            .bind(customer.joined_ms)
-            .bind(customer.left_ms)
-            .execute(&mut *tx)
-            .await?;
-            insert_token_in(&mut *tx, &chat.customer_token).await?;
-            let items = append_items(&mut *tx, &contact.id, chat.items).await?;
-            Ok(CreateChat::Created(items))
-        }
-
-        async fn append_in(tx: &mut $conn, append: Append) -> Result<Appended> {
-            // A no-op update that finds the contact open and locks its row until commit, so
-            // that no concurrent end (on any node) slips between this check and the append.
-            let open = sqlx::query(
-                "UPDATE contacts SET last_seq = last_seq WHERE id = $1 AND state = 'OPEN'",
-            )
-            .bind(&append.contact_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if open == 0 {
-                return Ok(Appended::ContactClosed);
-            }
-            if let Some(key) = &append.client_token {
-                let result = append.items.first().map(|i| i.id.clone()).unwrap_or_default();
-                let now_ms = append.items.first().map(|i| i.absolute_ms).unwrap_or_default();
-                if let Some(replay) = claim_client_token(&mut *tx, key, &result, now_ms).await? {
-                    return Ok(Appended::Replayed(replay));
-                }
-            }
-            if let Some((participant_id, at_ms)) = &append.participant_left {
-                sqlx::query(
-                    "UPDATE participants SET left_ms = $1 \
-                     WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL",
-                )
-                .bind(at_ms)
-                .bind(participant_id)
-                .bind(&append.contact_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if let Some(at_ms) = append.end_contact_at {
-                sqlx::query("UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2")
-                    .bind(at_ms)
-                    .bind(&append.contact_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL",
-                )
-                .bind(at_ms)
-                .bind(&append.contact_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let written = append_items(&mut *tx, &append.contact_id, append.items).await?;
-            Ok(Appended::Written(written))
-        }
-
-        async fn insert_tokens_in(tx: &mut $conn, tokens: Vec<TokenRecord>) -> Result<()> {
-            for token in &tokens {
-                insert_token_in(tx, token).await?;
-            }
-            Ok(())
-        }
-
+    ($store:ty) => {
         #[async_trait]
         impl $crate::Store for $store {
             async fn insert_instance(&self, instance: &Instance) -> Result<()> {

@@ -1,24 +1,20 @@
-//! The embedded SQLite store: one file in the data directory, WAL mode.
+//! The embedded SQLite store: one file in the data directory, WAL mode, `synchronous=FULL`.
 //!
-//! Writes go through a pool of exactly one connection, so transactions never contend for
-//! SQLite's single write lock; reads use their own small pool and see every committed write.
-//! `synchronous=FULL` makes every commit reach the disk before the call returns.
+//! Chat writes (new chats, items, tokens) go to the writer thread in `sqlite_writer`, which
+//! commits them in groups. The few other writes (instances, flows, attributes) use a pool of one
+//! connection; reads use their own small pool and see every committed write.
 
 use crate::sql::{
     ITEM_COLUMNS, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
     instance_from, item_from, json_text, migrator, participant_from, token_from,
 };
+use crate::sqlite_writer::{self, Reply, Work};
 use crate::{
-    Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, Replay, Result,
-    StoreError, attributes_size,
+    Append, Appended, CreateChat, MergedAttributes, NewChat, Result, StoreError, attributes_size,
 };
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
-use liaison_core::{
-    ChatItem, Contact, ContactState, Flow, Instance, NewItem, Participant, ParticipantRole,
-    TokenRecord,
-};
-use sqlx::SqliteConnection;
+use liaison_core::{ChatItem, Contact, Flow, Instance, Participant, TokenRecord};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -34,7 +30,7 @@ const READ_CONNECTIONS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    /// Chat writes, committed in groups by [`group_commit`].
+    /// Chat writes, committed in groups by the writer thread.
     chat_writes: mpsc::Sender<(Work, Reply)>,
 }
 
@@ -60,8 +56,7 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options.read_only(true))
             .await?;
-        let (chat_writes, queue) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(group_commit(writer.clone(), queue));
+        let chat_writes = sqlite_writer::start(&data_dir.join("liaison.db"))?;
         Ok(SqliteStore {
             writer,
             reader,
@@ -121,135 +116,4 @@ impl SqliteStore {
     }
 }
 
-/// Most writes a group commit takes at once.
-const MAX_GROUP: usize = 256;
-
-/// A chat write waiting for the next group commit.
-enum Work {
-    CreateChat(Box<NewChat>),
-    Append(Append),
-    InsertTokens(Vec<TokenRecord>),
-}
-
-/// Where a write's result goes once its group has committed.
-enum Reply {
-    CreateChat(oneshot::Sender<Result<CreateChat>>),
-    Append(oneshot::Sender<Result<Appended>>),
-    InsertTokens(oneshot::Sender<Result<()>>),
-}
-
-enum Outcome {
-    CreateChat(Result<CreateChat>),
-    Append(Result<Appended>),
-    InsertTokens(Result<()>),
-}
-
-impl Outcome {
-    fn is_ok(&self) -> bool {
-        match self {
-            Outcome::CreateChat(r) => r.is_ok(),
-            Outcome::Append(r) => r.is_ok(),
-            Outcome::InsertTokens(r) => r.is_ok(),
-        }
-    }
-}
-
-impl Reply {
-    fn send(self, outcome: Outcome) {
-        let _ = match (self, outcome) {
-            (Reply::CreateChat(to), Outcome::CreateChat(result)) => to.send(result).map_err(drop),
-            (Reply::Append(to), Outcome::Append(result)) => to.send(result).map_err(drop),
-            (Reply::InsertTokens(to), Outcome::InsertTokens(result)) => {
-                to.send(result).map_err(drop)
-            }
-            (reply, _) => {
-                reply.fail("internal mix-up of write results");
-                Ok(())
-            }
-        };
-    }
-
-    fn fail(self, message: &str) {
-        let error = StoreError(message.to_string());
-        let _ = match self {
-            Reply::CreateChat(to) => to.send(Err(error)).map_err(drop),
-            Reply::Append(to) => to.send(Err(error)).map_err(drop),
-            Reply::InsertTokens(to) => to.send(Err(error)).map_err(drop),
-        };
-    }
-}
-
-/// The group-commit writer. Chat writes arrive from many requests at once; each commit of a
-/// `synchronous=FULL` database waits for the disk, so the writer runs every write that is
-/// queued in one transaction (each in its own savepoint, so one failing write undoes only
-/// itself) and pays for one disk flush per group instead of one per write. Nobody is answered
-/// before the group's commit returns.
-async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<(Work, Reply)>) {
-    while let Some(first) = queue.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        commit_group(&pool, group).await;
-    }
-}
-
-async fn commit_group(pool: &SqlitePool, group: Vec<(Work, Reply)>) {
-    let mut tx = match pool.begin().await {
-        Ok(tx) => tx,
-        Err(error) => {
-            let message = error.to_string();
-            for (_, reply) in group {
-                reply.fail(&message);
-            }
-            return;
-        }
-    };
-    let mut done = Vec::with_capacity(group.len());
-    for (work, reply) in group {
-        let mut savepoint = match sqlx::Connection::begin(&mut *tx).await {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                reply.fail(&error.to_string());
-                continue;
-            }
-        };
-        let mut outcome = match work {
-            Work::CreateChat(chat) => {
-                Outcome::CreateChat(create_chat_in(&mut savepoint, *chat).await)
-            }
-            Work::Append(append) => Outcome::Append(append_in(&mut savepoint, append).await),
-            Work::InsertTokens(tokens) => {
-                Outcome::InsertTokens(insert_tokens_in(&mut savepoint, tokens).await)
-            }
-        };
-        if outcome.is_ok()
-            && let Err(error) = savepoint.commit().await
-        {
-            outcome = match outcome {
-                Outcome::CreateChat(_) => Outcome::CreateChat(Err(error.into())),
-                Outcome::Append(_) => Outcome::Append(Err(error.into())),
-                Outcome::InsertTokens(_) => Outcome::InsertTokens(Err(error.into())),
-            };
-        }
-        done.push((reply, outcome));
-    }
-    match tx.commit().await {
-        Ok(()) => {
-            for (reply, outcome) in done {
-                reply.send(outcome);
-            }
-        }
-        Err(error) => {
-            let message = error.to_string();
-            for (reply, _) in done {
-                reply.fail(&message);
-            }
-        }
-    }
-}
-
-chat_store!(SqliteStore, SqliteConnection);
+chat_store!(SqliteStore);

@@ -1,0 +1,306 @@
+//! The SQLite chat writer: one OS thread owning one connection, committing chat writes in groups.
+//!
+//! Chat writes arrive from many requests at once, and each commit of a `synchronous=FULL`
+//! database waits for the disk. The writer takes every write that is queued, runs them in one
+//! transaction (each in its own savepoint, so a failing or replayed write undoes only itself)
+//! and pays for one disk flush per group instead of one per write. Nobody is answered before the
+//! group's commit returns. The thread calls SQLite directly with cached prepared statements:
+//! a statement costs microseconds, where a hop to an async driver's worker thread costs tens.
+
+use crate::sql::{
+    CLAIM_CLIENT_TOKEN, END_CONTACT, EVERYONE_LEFT, FIND_CLIENT_TOKEN, INSERT_CONTACT, INSERT_ITEM,
+    INSERT_PARTICIPANT, INSERT_TOKEN, PARTICIPANT_LEFT, RESERVE_SEQUENCE, append_result, json_text,
+    state_text,
+};
+use crate::{Append, Appended, ClientTokenKey, CreateChat, NewChat, Replay, Result, StoreError};
+use liaison_core::{ChatItem, NewItem, ParticipantRole, TokenRecord};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// Most writes a group commit takes at once.
+const MAX_GROUP: usize = 256;
+
+/// A chat write waiting for the next group commit.
+pub(crate) enum Work {
+    CreateChat(Box<NewChat>),
+    Append(Append),
+    InsertTokens(Vec<TokenRecord>),
+}
+
+/// Where a write's result goes once its group has committed.
+pub(crate) enum Reply {
+    CreateChat(oneshot::Sender<Result<CreateChat>>),
+    Append(oneshot::Sender<Result<Appended>>),
+    InsertTokens(oneshot::Sender<Result<()>>),
+}
+
+enum Outcome {
+    CreateChat(Result<CreateChat>),
+    Append(Result<Appended>),
+    InsertTokens(Result<()>),
+}
+
+impl Reply {
+    fn send(self, outcome: Outcome) {
+        let _ = match (self, outcome) {
+            (Reply::CreateChat(to), Outcome::CreateChat(result)) => to.send(result).map_err(drop),
+            (Reply::Append(to), Outcome::Append(result)) => to.send(result).map_err(drop),
+            (Reply::InsertTokens(to), Outcome::InsertTokens(result)) => {
+                to.send(result).map_err(drop)
+            }
+            (reply, _) => {
+                reply.fail("internal mix-up of write results");
+                Ok(())
+            }
+        };
+    }
+
+    fn fail(self, message: &str) {
+        let error = StoreError(message.to_string());
+        let _ = match self {
+            Reply::CreateChat(to) => to.send(Err(error)).map_err(drop),
+            Reply::Append(to) => to.send(Err(error)).map_err(drop),
+            Reply::InsertTokens(to) => to.send(Err(error)).map_err(drop),
+        };
+    }
+}
+
+/// Opens the writer's connection and starts its thread; the queue it returns feeds it.
+pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<(Work, Reply)>> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.set_prepared_statement_cache_capacity(32);
+    let (queue, pending) = mpsc::channel(4 * MAX_GROUP);
+    std::thread::Builder::new()
+        .name("liaison-sqlite-writer".into())
+        .spawn(move || run(connection, pending))
+        .map_err(|e| StoreError(format!("cannot start the SQLite writer thread: {e}")))?;
+    Ok(queue)
+}
+
+/// Runs until every sender is gone.
+fn run(connection: Connection, mut pending: mpsc::Receiver<(Work, Reply)>) {
+    while let Some(first) = pending.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match pending.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        commit_group(&connection, group);
+    }
+}
+
+fn commit_group(connection: &Connection, group: Vec<(Work, Reply)>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        let message = error.to_string();
+        for (_, reply) in group {
+            reply.fail(&message);
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(group.len());
+    for (work, reply) in group {
+        if let Err(error) = connection.execute_batch("SAVEPOINT write") {
+            reply.fail(&error.to_string());
+            continue;
+        }
+        let outcome = match work {
+            Work::CreateChat(chat) => Outcome::CreateChat(create_chat(connection, *chat)),
+            Work::Append(append) => Outcome::Append(append_to(connection, append)),
+            Work::InsertTokens(tokens) => Outcome::InsertTokens(insert_tokens(connection, &tokens)),
+        };
+        // Only complete writes stay: a replay or a closed contact leaves nothing behind.
+        let keep = matches!(
+            outcome,
+            Outcome::CreateChat(Ok(CreateChat::Created(_)))
+                | Outcome::Append(Ok(Appended::Written(_)))
+                | Outcome::InsertTokens(Ok(()))
+        );
+        let finish = if keep {
+            connection.execute_batch("RELEASE write")
+        } else {
+            connection.execute_batch("ROLLBACK TO write; RELEASE write")
+        };
+        match finish {
+            Ok(()) => done.push((reply, outcome)),
+            Err(error) => reply.fail(&error.to_string()),
+        }
+    }
+    match connection.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (reply, outcome) in done {
+                reply.send(outcome);
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let _ = connection.execute_batch("ROLLBACK");
+            for (reply, _) in done {
+                reply.fail(&message);
+            }
+        }
+    }
+}
+
+/// Records the client token, or returns what it recorded before.
+fn claim_client_token(
+    connection: &Connection,
+    key: &ClientTokenKey,
+    result: &str,
+    now_ms: i64,
+) -> Result<Option<Replay>> {
+    let claimed = connection
+        .prepare_cached(CLAIM_CLIENT_TOKEN)?
+        .execute(params![
+            key.scope,
+            key.token,
+            key.request_hash,
+            result,
+            now_ms
+        ])?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let replay = connection.prepare_cached(FIND_CLIENT_TOKEN)?.query_row(
+        params![key.scope, key.token],
+        |row| {
+            Ok(Replay {
+                request_hash: row.get(0)?,
+                result: row.get(1)?,
+            })
+        },
+    )?;
+    Ok(Some(replay))
+}
+
+/// Reserves sequence numbers for `items` (`None` if the contact is not open) and writes them.
+fn append_items(
+    connection: &Connection,
+    contact_id: &str,
+    items: Vec<NewItem>,
+) -> Result<Option<Vec<ChatItem>>> {
+    let last: Option<i64> = connection
+        .prepare_cached(RESERVE_SEQUENCE)?
+        .query_row(params![items.len() as i64, contact_id], |row| row.get(0))
+        .optional()?;
+    let Some(last) = last else {
+        return Ok(None);
+    };
+    let first = last - items.len() as i64 + 1;
+    let mut insert = connection.prepare_cached(INSERT_ITEM)?;
+    let mut written = Vec::with_capacity(items.len());
+    for (offset, item) in items.into_iter().enumerate() {
+        let seq = first + offset as i64;
+        insert.execute(params![
+            contact_id,
+            seq,
+            item.id,
+            item.item_type.as_str(),
+            item.content_type,
+            item.content,
+            item.participant_id,
+            item.display_name,
+            item.role.map(ParticipantRole::as_str),
+            item.absolute_ms,
+            item.extra.as_ref().map(json_text),
+            i64::from(item.in_transcript),
+        ])?;
+        written.push(ChatItem {
+            contact_id: contact_id.to_string(),
+            seq,
+            item,
+        });
+    }
+    Ok(Some(written))
+}
+
+fn insert_tokens(connection: &Connection, tokens: &[TokenRecord]) -> Result<()> {
+    let mut insert = connection.prepare_cached(INSERT_TOKEN)?;
+    for token in tokens {
+        insert.execute(params![
+            token.hash,
+            token.kind.as_str(),
+            token.participant_id,
+            token.contact_id,
+            token.expires_ms
+        ])?;
+    }
+    Ok(())
+}
+
+fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
+    let contact = &chat.contact;
+    if let Some(key) = &chat.client_token
+        && let Some(replay) =
+            claim_client_token(connection, key, &contact.id, contact.initiated_ms)?
+    {
+        return Ok(CreateChat::Replayed(replay));
+    }
+    connection.prepare_cached(INSERT_CONTACT)?.execute(params![
+        contact.id,
+        contact.instance_id,
+        contact.initial_contact_id,
+        contact.related_contact_id,
+        contact.flow_id,
+        state_text(contact.state),
+        json_text(&contact.attributes),
+        contact.segment_attributes.as_ref().map(json_text),
+        contact.customer_id,
+        json_text(&contact.supported_content_types),
+        contact.initiated_ms,
+        contact.ended_ms,
+        contact.expires_ms,
+    ])?;
+    let customer = &chat.customer;
+    connection
+        .prepare_cached(INSERT_PARTICIPANT)?
+        .execute(params![
+            customer.id,
+            customer.contact_id,
+            customer.role.as_str(),
+            customer.display_name,
+            customer.joined_ms,
+            customer.left_ms,
+        ])?;
+    insert_tokens(connection, std::slice::from_ref(&chat.customer_token))?;
+    let items = append_items(connection, &contact.id, chat.items)?.unwrap_or_default();
+    Ok(CreateChat::Created(items))
+}
+
+fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
+    let (result, now_ms) = append_result(&append.items);
+    let Some(written) = append_items(connection, &append.contact_id, append.items)? else {
+        return Ok(Appended::ContactClosed);
+    };
+    if let Some(key) = &append.client_token
+        && let Some(replay) = claim_client_token(connection, key, &result, now_ms)?
+    {
+        return Ok(Appended::Replayed(replay));
+    }
+    if let Some((participant_id, at_ms)) = &append.participant_left {
+        connection
+            .prepare_cached(PARTICIPANT_LEFT)?
+            .execute(params![at_ms, participant_id, append.contact_id])?;
+    }
+    if let Some(at_ms) = append.end_contact_at {
+        for statement in [END_CONTACT, EVERYONE_LEFT] {
+            connection
+                .prepare_cached(statement)?
+                .execute(params![at_ms, append.contact_id])?;
+        }
+    }
+    Ok(Appended::Written(written))
+}
