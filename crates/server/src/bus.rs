@@ -1,16 +1,31 @@
 //! The in-process event bus: "contact X has reached sequence number N".
 //!
-//! Items themselves never travel on the bus. They are in the store before anyone is told about
-//! them, and each socket reads what it has not sent yet from there. A hint that is coalesced,
-//! or that arrives after the socket already caught up, therefore costs nothing and loses nothing.
+//! Items are in the store before anyone is told about them; the bus carries only the news that
+//! a contact's log grew, and each socket fetches what it has not sent yet. For the contacts this
+//! node's sockets follow, the bus also keeps the last few items this node committed, so that a
+//! socket usually finds them in memory; whatever the memory does not cover contiguously is read
+//! from the store. A hint that is coalesced, or that arrives after the socket already caught up,
+//! therefore costs nothing and loses nothing.
 
-use std::collections::HashMap;
+use liaison_core::ChatItem;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
+/// Recent items kept per followed contact: enough for a burst, small enough for 10,000 chats.
+const RECENT_ITEMS: usize = 16;
+
+/// A contact that local sockets follow.
+struct Followed {
+    /// The highest sequence number this node has heard of; sockets wait on changes.
+    reached: watch::Sender<i64>,
+    /// The newest items committed through this node, by sequence number.
+    recent: BTreeMap<i64, ChatItem>,
+}
+
 #[derive(Default)]
 pub struct Bus {
-    contacts: Mutex<HashMap<String, watch::Sender<i64>>>,
+    contacts: Mutex<HashMap<String, Followed>>,
 }
 
 impl Bus {
@@ -19,38 +34,78 @@ impl Bus {
         let mut contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
         contacts
             .entry(contact_id.to_string())
-            .or_insert_with(|| watch::channel(0).0)
+            .or_insert_with(|| Followed {
+                reached: watch::channel(0).0,
+                recent: BTreeMap::new(),
+            })
+            .reached
             .subscribe()
     }
 
-    /// Tells the contact's sockets that its log now reaches `seq`.
+    /// Tells the contact's sockets that its log now reaches `seq` (a hint from another node).
     pub fn publish(&self, contact_id: &str, seq: i64) {
+        self.update(contact_id, |followed| {
+            followed.reached.send_if_modified(|current| {
+                if seq > *current {
+                    *current = seq;
+                    true
+                } else {
+                    false
+                }
+            });
+        });
+    }
+
+    /// Hands items this node has just committed to the contact's sockets. Always wakes them:
+    /// concurrent commits may be published out of order, and a socket must look again when a
+    /// missing item arrives.
+    pub fn publish_items(&self, contact_id: &str, items: &[ChatItem]) {
+        self.update(contact_id, |followed| {
+            for item in items {
+                followed.recent.insert(item.seq, item.clone());
+            }
+            while followed.recent.len() > RECENT_ITEMS {
+                followed.recent.pop_first();
+            }
+            let newest = items.iter().map(|item| item.seq).max().unwrap_or_default();
+            followed
+                .reached
+                .send_modify(|current| *current = (*current).max(newest));
+        });
+    }
+
+    /// The items after `after_seq` that memory holds without a gap, or `None` when memory does
+    /// not hold the very next one (then the store has it).
+    pub fn recent_after(&self, contact_id: &str, after_seq: i64) -> Option<Vec<ChatItem>> {
+        let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
+        let followed = contacts.get(contact_id)?;
+        let items: Vec<ChatItem> = (after_seq + 1..)
+            .zip(followed.recent.range(after_seq + 1..))
+            .take_while(|(expected, (seq, _))| *seq == expected)
+            .map(|(_, (_, item))| item.clone())
+            .collect();
+        (!items.is_empty()).then_some(items)
+    }
+
+    /// Runs `change` on a followed contact; forgets contacts nobody follows any more.
+    fn update(&self, contact_id: &str, change: impl FnOnce(&mut Followed)) {
         let mut contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(sender) = contacts.get(contact_id) else {
+        let Some(followed) = contacts.get_mut(contact_id) else {
             return;
         };
-        if sender.receiver_count() == 0 {
+        if followed.reached.receiver_count() == 0 {
             contacts.remove(contact_id);
             return;
         }
-        sender.send_if_modified(|current| {
-            if seq > *current {
-                *current = seq;
-                true
-            } else {
-                false
-            }
-        });
+        change(followed);
     }
-}
 
-impl Bus {
     /// The contacts local sockets follow.
     pub fn watched(&self) -> Vec<String> {
         let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
         contacts
             .iter()
-            .filter(|(_, sender)| sender.receiver_count() > 0)
+            .filter(|(_, followed)| followed.reached.receiver_count() > 0)
             .map(|(id, _)| id.clone())
             .collect()
     }
@@ -58,8 +113,8 @@ impl Bus {
     /// Wakes every local socket to look for new items: after cluster hints may have been lost.
     pub fn poke_all(&self) {
         let contacts = self.contacts.lock().unwrap_or_else(|p| p.into_inner());
-        for sender in contacts.values() {
-            sender.send_modify(|_| {});
+        for followed in contacts.values() {
+            followed.reached.send_modify(|_| {});
         }
     }
 }
@@ -170,5 +225,61 @@ mod tests {
         drop(rx);
         bus.publish("c1", 4);
         assert!(bus.contacts.lock().unwrap().is_empty());
+    }
+
+    fn item(seq: i64) -> ChatItem {
+        ChatItem {
+            contact_id: "c1".into(),
+            seq,
+            item: liaison_core::NewItem::new(
+                liaison_core::ItemType::Message,
+                "text/plain",
+                None,
+                0,
+            ),
+        }
+    }
+
+    #[tokio::test]
+    async fn recent_items_are_served_only_without_gaps() {
+        let bus = Bus::default();
+        bus.publish_items("c1", &[item(1)]);
+        assert_eq!(
+            bus.recent_after("c1", 0),
+            None,
+            "nobody follows c1 yet, so nothing is kept"
+        );
+
+        let mut rx = bus.subscribe("c1");
+        bus.publish_items("c1", &[item(3)]);
+        rx.changed().await.unwrap();
+        assert_eq!(
+            bus.recent_after("c1", 1),
+            None,
+            "item 2 is missing: read the store"
+        );
+        bus.publish_items("c1", &[item(2)]);
+        rx.changed().await.unwrap();
+        let seqs: Vec<i64> = bus
+            .recent_after("c1", 1)
+            .unwrap()
+            .iter()
+            .map(|i| i.seq)
+            .collect();
+        assert_eq!(
+            seqs,
+            vec![2, 3],
+            "a late item still wakes the sockets and closes the gap"
+        );
+        assert_eq!(bus.recent_after("c1", 3), None);
+
+        let burst: Vec<ChatItem> = (4..40).map(item).collect();
+        bus.publish_items("c1", &burst);
+        assert_eq!(
+            bus.recent_after("c1", 3),
+            None,
+            "only the newest items are kept"
+        );
+        assert_eq!(bus.recent_after("c1", 38).unwrap().len(), 1);
     }
 }

@@ -85,7 +85,7 @@ impl AppState {
         self.metrics.observe_write(started.elapsed());
         if let Appended::Written(items) = &outcome {
             if let Some(last) = items.last() {
-                self.bus.publish(&contact_id, last.seq);
+                self.bus.publish_items(&contact_id, items);
                 if let Some(announcer) = &self.announcer {
                     announcer.announce(&contact_id, last.seq);
                 }

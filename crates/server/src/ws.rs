@@ -239,7 +239,11 @@ async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscri
                     return;
                 }
                 loop {
-                    let items = match state.store.items_after(&subscriber.contact_id, sent_through, CATCH_UP_BATCH).await {
+                    let items = match state.bus.recent_after(&subscriber.contact_id, sent_through) {
+                        Some(items) => Ok(items),
+                        None => state.store.items_after(&subscriber.contact_id, sent_through, CATCH_UP_BATCH).await,
+                    };
+                    let items = match items {
                         Ok(items) => items,
                         Err(error) => {
                             tracing::error!(%error, "socket could not read the chat log; closing it so the client reconnects");
@@ -261,7 +265,10 @@ async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscri
                         let _ = socket.send(Message::Close(None)).await;
                         return;
                     }
-                    if !full_batch {
+                    // Stop when nothing came, or when everything this node has heard of is sent
+                    // and the store had no more: memory may end before a remote node's items.
+                    let heard_of = *log_grew.borrow();
+                    if items.is_empty() || (sent_through >= heard_of && !full_batch) {
                         break;
                     }
                 }
