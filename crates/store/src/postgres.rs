@@ -48,6 +48,13 @@ fn parse_hints(payload: &str) -> Vec<Hint> {
         .collect()
 }
 
+/// This backend's own migrations, after the shared ones.
+const MIGRATIONS: [(i64, &str, &str); 1] = [(
+    3,
+    "compact chat writes",
+    include_str!("../migrations/postgres/0003_compact_chat_writes.sql"),
+)];
+
 /// The PostgreSQL implementation of [`Store`](crate::Store).
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -84,7 +91,7 @@ impl PostgresStore {
             .max_connections(CONNECTIONS)
             .connect_with(options)
             .await?;
-        migrator()
+        migrator(&MIGRATIONS)
             .run(&pool)
             .await
             .map_err(|e| StoreError(format!("migration failed: {e}")))?;

@@ -14,8 +14,8 @@ use liaison_core::{
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
-/// The schema, in order; both backends apply the same files.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+/// The schema both backends share, in order; each backend adds its own steps after these.
+const SHARED_MIGRATIONS: [(i64, &str, &str); 2] = [
     (
         1,
         "chat core",
@@ -28,10 +28,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
     ),
 ];
 
-/// The embedded migrations, ready to run on either backend.
-pub(crate) fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
+/// The shared migrations followed by a backend's own, ready to run.
+pub(crate) fn migrator(own: &[(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = SHARED_MIGRATIONS
         .iter()
+        .chain(own)
         .map(|(version, description, sql)| {
             Migration::new(
                 *version,

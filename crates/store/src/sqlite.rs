@@ -25,6 +25,13 @@ use tokio::sync::{mpsc, oneshot};
 
 const READ_CONNECTIONS: u32 = 4;
 
+/// This backend's own migrations, after the shared ones.
+const MIGRATIONS: [(i64, &str, &str); 1] = [(
+    3,
+    "compact chat writes",
+    include_str!("../migrations/sqlite/0003_compact_chat_writes.sql"),
+)];
+
 /// The SQLite implementation of [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -48,7 +55,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        migrator()
+        migrator(&MIGRATIONS)
             .run(&writer)
             .await
             .map_err(|e| StoreError(format!("migration failed: {e}")))?;

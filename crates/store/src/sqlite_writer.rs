@@ -81,16 +81,44 @@ pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<(Work, Reply)>> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.set_prepared_statement_cache_capacity(32);
+    // Checkpoints copy the log into the database file and wait for the disk; the checkpointer
+    // thread does that beside the writer instead of inside one of its commits.
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let checkpointer = Connection::open(path)?;
+    checkpointer.busy_timeout(Duration::from_secs(10))?;
+    let (writer_alive, writer_gone) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("liaison-sqlite-checkpoint".into())
+        .spawn(move || checkpoint(checkpointer, writer_gone))
+        .map_err(|e| StoreError(format!("cannot start the SQLite checkpoint thread: {e}")))?;
     let (queue, pending) = mpsc::channel(4 * MAX_GROUP);
     std::thread::Builder::new()
         .name("liaison-sqlite-writer".into())
-        .spawn(move || run(connection, pending))
+        .spawn(move || run(connection, pending, writer_alive))
         .map_err(|e| StoreError(format!("cannot start the SQLite writer thread: {e}")))?;
     Ok(queue)
 }
 
-/// Runs until every sender is gone.
-fn run(connection: Connection, mut pending: mpsc::Receiver<(Work, Reply)>) {
+/// How often the log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the log until the writer thread has stopped.
+fn checkpoint(connection: Connection, writer_gone: std::sync::mpsc::Receiver<()>) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        writer_gone.recv_timeout(CHECKPOINT_EVERY)
+    {
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "SQLite checkpoint failed; retrying");
+        }
+    }
+}
+
+/// Runs until every sender is gone; `_alive` keeps the checkpointer running meanwhile.
+fn run(
+    connection: Connection,
+    mut pending: mpsc::Receiver<(Work, Reply)>,
+    _alive: std::sync::mpsc::Sender<()>,
+) {
     while let Some(first) = pending.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
