@@ -95,11 +95,9 @@ pub async fn handle(
         }
         Appended::ContactClosed => return Err(chat_ended()),
     };
+    // A replay whose first attempt claimed the token as the chat ended never wrote its item.
     let Some(item) = written else {
-        return Err(ApiError::internal(
-            Api::Participant,
-            &liaison_store::StoreError("message not found after write".into()),
-        ));
+        return Err(chat_ended());
     };
     Ok(Response {
         id: item.item.id,
