@@ -115,11 +115,21 @@ pub async fn authenticate_participant(
     } else {
         TokenKind::Connection
     };
-    let holder = state
-        .store
-        .token_holder(&hash_token(token))
-        .await
-        .or_internal(Api::Participant)?;
+    let hash = hash_token(token);
+    let holder = match state.holders.get(&hash) {
+        Ok(holder) => Some(holder),
+        Err(epoch) => {
+            let holder = state
+                .store
+                .token_holder(&hash)
+                .await
+                .or_internal(Api::Participant)?;
+            if let Some(holder) = &holder {
+                state.holders.remember(holder, epoch);
+            }
+            holder
+        }
+    };
     let Some(liaison_store::TokenHolder {
         token: record,
         participant,

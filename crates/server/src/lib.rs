@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bus;
 pub mod connect;
 pub mod error;
+mod holders;
 mod layers;
 mod metrics;
 pub mod participant;
@@ -38,6 +39,7 @@ pub async fn start(
     let bus = Arc::new(bus::Bus::default());
     let node = uuid::Uuid::new_v4().to_string();
     let announcer = bus::cluster::start(store.clone(), bus.clone(), node).await?;
+    let single_writer = announcer.is_none();
     let state = AppState::new(Shared {
         store,
         clock,
@@ -47,6 +49,7 @@ pub async fn start(
         timers,
         sockets: ws::SocketRegistry::default(),
         metrics: metrics::Metrics::default(),
+        holders: holders::HolderCache::new(single_writer),
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

@@ -57,6 +57,8 @@ pub struct Shared {
     pub timers: Timers,
     pub sockets: SocketRegistry,
     pub metrics: crate::metrics::Metrics,
+    /// Token lookups, remembered when this node is its store's only writer.
+    pub holders: crate::holders::HolderCache,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -80,9 +82,13 @@ impl AppState {
     pub async fn append(&self, append: Append) -> Result<Appended, StoreError> {
         let contact_id = append.contact_id.clone();
         let ends = append.end_contact_at.is_some();
+        let changes_participants = ends || append.participant_left.is_some();
         let started = std::time::Instant::now();
         let outcome = self.store.append(append).await?;
         self.metrics.observe_write(started.elapsed());
+        if changes_participants {
+            self.holders.forget_contact(&contact_id);
+        }
         if let Appended::Written(items) = &outcome {
             if let Some(last) = items.last() {
                 self.bus.publish_items(&contact_id, items);
