@@ -2,7 +2,7 @@
 //! and latency at a fixed offered rate. Every loop is bounded by a count and a time limit.
 
 use crate::client::{self, Api, Chat, LatencyBook, Sink, Sockets, URL_REUSE_LIMIT};
-use crate::sys::{self, CpuUse, StateSampler};
+use crate::sys::{self, CpuSnap, CpuUse, StateSampler};
 use futures_util::StreamExt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -212,6 +212,9 @@ pub struct ThroughputReport {
     pub ack_latency: Percentiles,
     pub frames_delivered: u64,
     pub cpu: CpuUse,
+    /// Committed PostgreSQL transactions (`pg_stat_database.xact_commit`) over the phase, when
+    /// the servers share a PostgreSQL database.
+    pub db_transactions: Option<u64>,
 }
 
 #[derive(Clone, Default)]
@@ -253,10 +256,12 @@ fn say(name: &str, message: impl AsRef<str>) {
     eprintln!("[loadgen {name}] {}", message.as_ref());
 }
 
-/// Creates `count` chats with `concurrency` setups in flight.
-async fn create_chats(api: &Api, count: usize, concurrency: usize) -> Result<Vec<Chat>, String> {
+/// Creates `count` chats with `concurrency` setups in flight; chat `i` is started on node
+/// `i % apis.len()`.
+async fn create_chats(apis: &[Api], count: usize, concurrency: usize) -> Result<Vec<Chat>, String> {
     let results: Vec<Result<Chat, String>> = futures_util::stream::iter(0..count)
-        .map(|_| async {
+        .map(|i| async move {
+            let api = &apis[i % apis.len()];
             let mut last = String::new();
             for _ in 0..3 {
                 match api.new_chat().await {
@@ -274,8 +279,10 @@ async fn create_chats(api: &Api, count: usize, concurrency: usize) -> Result<Vec
 }
 
 /// Opens `per_chat[i]` sockets on each chat (renewing stale URLs), `concurrency` chats at a time.
+/// Chat `i`'s URLs come from CreateParticipantConnection on node `(i + 1) % apis.len()`, so with
+/// several nodes its socket is not on the node that started it.
 async fn open_sockets(
-    api: &Api,
+    apis: &[Api],
     chats: &mut [Chat],
     per_chat: &[usize],
     concurrency: usize,
@@ -285,9 +292,10 @@ async fn open_sockets(
 ) -> Result<(), String> {
     let closer = sockets.closer();
     let results: Vec<Result<Vec<_>, String>> =
-        futures_util::stream::iter(chats.iter_mut().zip(per_chat))
-            .map(|(chat, &wanted)| {
+        futures_util::stream::iter(chats.iter_mut().zip(per_chat).enumerate())
+            .map(|(i, (chat, &wanted))| {
                 let closer = closer.clone();
+                let api = &apis[(i + 1) % apis.len()];
                 async move {
                     if always_renew || chat.url_issued.elapsed() > URL_REUSE_LIMIT {
                         api.reconnect(chat).await?;
@@ -339,15 +347,34 @@ async fn open_sockets(
 
 /// Runs every phase against `server`.
 pub async fn run(name: &str, server: &ServerProcess, config: &Config) -> TargetReport {
+    run_nodes(name, &[server], config, None).await
+}
+
+/// Reads a counter of committed database transactions (for [`ThroughputReport::db_transactions`]).
+pub type TransactionCounter<'a> = &'a (dyn Fn() -> Option<u64> + Sync);
+
+/// Runs every phase against `servers` (nodes sharing one database): chat `i` is started on node
+/// `i % n`, its socket opened on node `(i + 1) % n`, and SendMessage `k` goes to node `k % n`.
+/// CPU is summed over the nodes; memory is measured on the first node only.
+pub async fn run_nodes(
+    name: &str,
+    servers: &[&ServerProcess],
+    config: &Config,
+    transactions: Option<TransactionCounter<'_>>,
+) -> TargetReport {
     let mut report = TargetReport {
         name: name.to_string(),
         ..TargetReport::default()
     };
-    if let Err(e) = run_phases(name, server, config, &mut report).await {
+    if servers.is_empty() {
+        report.errors.push("no server".into());
+        return report;
+    }
+    if let Err(e) = run_phases(name, servers, config, transactions, &mut report).await {
         say(name, format!("stopped early: {e}"));
         report.errors.push(e);
     }
-    if let Some((rss, hwm)) = sys::rss_kib(server.pid) {
+    if let Some((rss, hwm)) = sys::rss_kib(servers[0].pid) {
         report.rss_end_kib = rss;
         report.hwm_kib = hwm;
     }
@@ -356,12 +383,17 @@ pub async fn run(name: &str, server: &ServerProcess, config: &Config) -> TargetR
 
 async fn run_phases(
     name: &str,
-    server: &ServerProcess,
+    servers: &[&ServerProcess],
     config: &Config,
+    transactions: Option<TransactionCounter<'_>>,
     report: &mut TargetReport,
 ) -> Result<(), String> {
-    let pid = server.pid;
-    let api = Api::discover(server.addr).await?;
+    let pid = servers[0].pid;
+    let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
+    let mut apis = Vec::with_capacity(servers.len());
+    for server in servers {
+        apis.push(Api::discover(server.addr).await?);
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut memory = MemoryReport {
         rss_idle_kib: rss(pid),
@@ -376,7 +408,7 @@ async fn run_phases(
     let total_chats = memory_chats.max(live_chats);
     say(name, format!("creating {total_chats} chats"));
     let started = Instant::now();
-    let mut chats = create_chats(&api, total_chats, config.setup_concurrency).await?;
+    let mut chats = create_chats(&apis, total_chats, config.setup_concurrency).await?;
     memory.chats = chats.len();
     memory.chat_setup_per_sec = chats.len() as f64 / started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -391,7 +423,7 @@ async fn run_phases(
         let mut idle = Sockets::new();
         let started = Instant::now();
         let opened = open_sockets(
-            &api,
+            &apis,
             &mut chats[..memory_chats],
             &wanted,
             config.setup_concurrency,
@@ -432,7 +464,7 @@ async fn run_phases(
     let mut live = Sockets::new();
     let one = vec![1; live_chats];
     open_sockets(
-        &api,
+        &apis,
         &mut chats[..live_chats],
         &one,
         config.setup_concurrency,
@@ -447,7 +479,7 @@ async fn run_phases(
             .map(|c| c.connection_token.clone())
             .collect(),
     );
-    let api = Arc::new(api);
+    let apis = Arc::new(apis);
     if config.throughput_chats > 0 && !config.duration.is_zero() {
         say(
             name,
@@ -456,7 +488,21 @@ async fn run_phases(
                 config.concurrency, config.throughput_chats, config.duration, config.warmup
             ),
         );
-        report.throughput = Some(throughput(pid, &api, &tokens, &sink, config).await);
+        // Idle backends may hold their statistics up to 10 s before PostgreSQL counts them.
+        let settle = Duration::from_secs(11);
+        let before = match transactions {
+            Some(count) => {
+                tokio::time::sleep(settle).await;
+                count()
+            }
+            None => None,
+        };
+        let mut phase = throughput(&pids, &apis, &tokens, &sink, config).await;
+        if let (Some(count), Some(before)) = (transactions, before) {
+            tokio::time::sleep(settle).await;
+            phase.db_transactions = count().map(|after| after.saturating_sub(before));
+        }
+        report.throughput = Some(phase);
     }
 
     // Phase 3: a fixed offered rate, timing each message to its frame on the sender's socket.
@@ -468,7 +514,7 @@ async fn run_phases(
                 config.rate, config.latency_chats, config.latency_duration
             ),
         );
-        report.latency = Some(latency(pid, &api, &tokens, &sink, config).await);
+        report.latency = Some(latency(&pids, &apis, &tokens, &sink, config).await);
     }
     live.close_all(Duration::from_secs(60)).await;
     Ok(())
@@ -501,8 +547,8 @@ impl Failures {
 }
 
 async fn throughput(
-    pid: u32,
-    api: &Arc<Api>,
+    pids: &[u32],
+    apis: &Arc<Vec<Api>>,
     tokens: &Arc<Vec<String>>,
     sink: &Arc<Sink>,
     config: &Config,
@@ -516,8 +562,8 @@ async fn throughput(
     let end = measure_from + config.duration;
     let mut workers = Vec::with_capacity(config.concurrency);
     for _ in 0..config.concurrency.max(1) {
-        let (api, tokens, next, failures) =
-            (api.clone(), tokens.clone(), next.clone(), failures.clone());
+        let (apis, tokens, next, failures) =
+            (apis.clone(), tokens.clone(), next.clone(), failures.clone());
         let max = config.max_messages;
         workers.push(tokio::spawn(async move {
             // (acknowledged in the window, acknowledged in all, ack latencies in ns, last ack)
@@ -534,6 +580,7 @@ async fn throughput(
                     break;
                 }
                 let token = &tokens[index as usize % chats];
+                let api = &apis[index as usize % apis.len()];
                 let sent = Instant::now();
                 let outcome = api.send_message(token, &format!("T{index}")).await;
                 let done = Instant::now();
@@ -554,15 +601,15 @@ async fn throughput(
         }));
     }
     tokio::time::sleep_until(measure_from.into()).await;
-    let before = sys::cpu_snap(pid);
-    let sampler = StateSampler::start(pid, Duration::from_millis(5), config.duration * 2);
+    let before = cpu_snaps(pids);
+    let sampler = StateSampler::start(pids[0], Duration::from_millis(5), config.duration * 2);
     let results = futures_util::future::join_all(workers).await;
     let samples = sampler.finish();
-    let after = sys::cpu_snap(pid);
+    let after = cpu_snaps(pids);
     let mut report = ThroughputReport {
         chats,
         concurrency: config.concurrency,
-        cpu: sys::cpu_use(&before, &after, &samples),
+        cpu: cpu_use(&before, &after, &samples),
         ..ThroughputReport::default()
     };
     let mut latencies = Vec::new();
@@ -595,8 +642,8 @@ async fn throughput(
 }
 
 async fn latency(
-    pid: u32,
-    api: &Arc<Api>,
+    pids: &[u32],
+    apis: &Arc<Vec<Api>>,
     tokens: &Arc<Vec<String>>,
     sink: &Arc<Sink>,
     config: &Config,
@@ -611,8 +658,12 @@ async fn latency(
     let mut tasks = Vec::with_capacity(scheduled);
     let mut lags = Vec::with_capacity(scheduled);
     let mut dropped = 0u64;
-    let before = sys::cpu_snap(pid);
-    let sampler = StateSampler::start(pid, Duration::from_millis(5), config.latency_duration * 2);
+    let before = cpu_snaps(pids);
+    let sampler = StateSampler::start(
+        pids[0],
+        Duration::from_millis(5),
+        config.latency_duration * 2,
+    );
     let started = Instant::now();
     for index in 0..scheduled {
         let due = started + Duration::from_nanos((index as f64 * interval_ns) as u64);
@@ -624,11 +675,12 @@ async fn latency(
             dropped += 1;
             continue;
         };
-        let (api, tokens, book, failures) =
-            (api.clone(), tokens.clone(), book.clone(), failures.clone());
+        let (apis, tokens, book, failures) =
+            (apis.clone(), tokens.clone(), book.clone(), failures.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             let token = &tokens[index % chats];
+            let api = &apis[index % apis.len()];
             book.stamp(&book.sent, index);
             match api
                 .send_message(token, &client::latency_marker(index))
@@ -648,7 +700,7 @@ async fn latency(
     )
     .await;
     let samples = sampler.finish();
-    let after = sys::cpu_snap(pid);
+    let after = cpu_snaps(pids);
     let stamped = |slots: &[AtomicU64]| {
         slots
             .iter()
@@ -700,12 +752,43 @@ async fn latency(
         ack_latency: percentiles(ack),
         generator_lag: percentiles(lags),
         per_second: by_second.into_iter().map(percentiles).collect(),
-        cpu: sys::cpu_use(&before, &after, &samples),
+        cpu: cpu_use(&before, &after, &samples),
     }
+}
+
+fn cpu_snaps(pids: &[u32]) -> Vec<CpuSnap> {
+    pids.iter().map(|&pid| sys::cpu_snap(pid)).collect()
+}
+
+/// CPU use over a phase, summed over the nodes (threads and disk-wait samples are the first
+/// node's only).
+fn cpu_use(before: &[CpuSnap], after: &[CpuSnap], samples: &sys::StateSamples) -> CpuUse {
+    let mut all = CpuUse::default();
+    for (i, (b, a)) in before.iter().zip(after).enumerate() {
+        let node = sys::cpu_use(b, a, samples);
+        if i == 0 {
+            all = node;
+        } else {
+            all.server_cores += node.server_cores;
+            all.server_disk_bytes += node.server_disk_bytes;
+            all.other_cores = (all.other_cores - node.server_cores).max(0.0);
+        }
+    }
+    all
 }
 
 /// Starts Liaison with a fresh data directory and the load generator's admin keys.
 pub fn spawn_liaison(bin: &Path, data: &Path, log: PathBuf) -> Result<ServerProcess, String> {
+    spawn_liaison_on(bin, data, None, log)
+}
+
+/// Starts Liaison on SQLite in `data`, or on the PostgreSQL `database_url` when given.
+pub fn spawn_liaison_on(
+    bin: &Path,
+    data: &Path,
+    database_url: Option<&str>,
+    log: PathBuf,
+) -> Result<ServerProcess, String> {
     let mut command = Command::new(bin);
     command
         .arg("serve")
@@ -713,8 +796,12 @@ pub fn spawn_liaison(bin: &Path, data: &Path, log: PathBuf) -> Result<ServerProc
         .arg("127.0.0.1:0")
         .arg("--data")
         .arg(data)
+        .env_remove("LIAISON_DATABASE_URL")
         .env("LIAISON_ACCESS_KEY_ID", client::ACCESS_KEY_ID)
         .env("LIAISON_SECRET_ACCESS_KEY", client::SECRET_ACCESS_KEY);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
     ServerProcess::spawn(command, log)
 }
 

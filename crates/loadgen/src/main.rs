@@ -7,6 +7,7 @@
 
 mod bench;
 mod client;
+mod cluster;
 mod relay;
 mod report;
 mod sys;
@@ -36,6 +37,18 @@ enum Command {
         /// Address to listen on; port 0 picks a free one. The address is printed on stdout.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
+    },
+    /// Compare one SQLite node, one PostgreSQL node and several PostgreSQL nodes sharing one
+    /// database (throughput and latency phases only; --sockets, --targets are ignored).
+    Cluster {
+        /// PostgreSQL database the nodes share; each configuration gets a fresh schema in it.
+        #[arg(long, env = "LIAISON_DATABASE_URL")]
+        database_url: String,
+        /// Nodes of the multi-node configuration.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        #[command(flatten)]
+        bench: Box<BenchArgs>,
     },
 }
 
@@ -141,7 +154,14 @@ fn main() -> ExitCode {
             }
         };
     }
-    let args = cli.bench;
+    let (args, cluster) = match cli.command {
+        Some(Command::Cluster {
+            database_url,
+            nodes,
+            bench,
+        }) => (*bench, Some((database_url, nodes))),
+        _ => (cli.bench, None),
+    };
     // The whole run is bounded: a watchdog ends it (the servers die with it).
     let limit = Duration::from_secs(args.max_run_secs);
     std::thread::spawn(move || {
@@ -150,6 +170,7 @@ fn main() -> ExitCode {
             "loadgen: gave up after {} s (--max-run-secs)",
             limit.as_secs()
         );
+        cluster::drop_schemas_now();
         std::process::exit(3);
     });
     let runtime = match tokio::runtime::Runtime::new() {
@@ -159,7 +180,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(bench_main(args)) {
+    let outcome = match cluster {
+        Some((database_url, nodes)) => runtime.block_on(cluster_main(args, database_url, nodes)),
+        None => runtime.block_on(bench_main(args)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("loadgen: {e}");
@@ -229,6 +254,51 @@ async fn bench_main(args: BenchArgs) -> Result<(), String> {
         eprintln!("[loadgen] kept {}", work.display());
     } else {
         let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(())
+}
+
+async fn cluster_main(args: BenchArgs, database_url: String, nodes: usize) -> Result<(), String> {
+    let mut config = args.config();
+    config.sockets = 0;
+    let nofile = sys::raise_nofile(65_536);
+    cluster::preflight(&database_url, &args.liaison_bin)?;
+    let machine = sys::machine();
+    let parent = args.data_parent.clone().unwrap_or_else(std::env::temp_dir);
+    let work = parent.join(format!(
+        "liaison-loadgen-cluster-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    eprintln!(
+        "[loadgen cluster] {} CPUs ({}), RLIMIT_NOFILE {nofile}, work dir {}",
+        machine.cpus,
+        machine.model,
+        work.display()
+    );
+    let setup = cluster::ClusterSetup {
+        liaison_bin: args.liaison_bin.clone(),
+        database_url,
+        nodes,
+        work: work.clone(),
+    };
+    let outcomes = cluster::run(&setup, &config).await;
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    println!(
+        "{}",
+        cluster::markdown(&command_line, &machine, &config, &outcomes)
+    );
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&cluster::json(&outcomes)).unwrap_or_default();
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if args.keep_data {
+        eprintln!("[loadgen cluster] kept {}", work.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    if outcomes.iter().any(|o| !o.report.errors.is_empty()) {
+        return Err("some configurations stopped early (see the table)".into());
     }
     Ok(())
 }
