@@ -15,7 +15,7 @@ const WRITE_BUCKETS: [f64; 10] = [
 #[derive(Default)]
 pub struct Metrics {
     /// (api, operation, outcome code) → count; outcome is `OK` or the AWS error code.
-    requests: Mutex<BTreeMap<(&'static str, String, &'static str), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     pub open_sockets: AtomicI64,
     pub armed_timers: AtomicI64,
     write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
@@ -24,11 +24,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn count_request(&self, api: &'static str, operation: &str, outcome: &'static str) {
+    pub fn count_request(&self, api: &'static str, operation: &'static str, outcome: &'static str) {
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests
-            .entry((api, operation.to_string(), outcome))
-            .or_default() += 1;
+        *requests.entry((api, operation, outcome)).or_default() += 1;
     }
 
     pub fn observe_write(&self, took: Duration) {

@@ -43,12 +43,12 @@ pub fn bind(op: &Operation, raw: RawInput<'_>) -> Result<Value, InputError> {
         return Ok(Value::Object(Map::new()));
     };
     let mut violations = Vec::new();
+    let no_members = Map::new();
     let members = input_shape
         .get("members")
         .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (member, spec) in &members {
+        .unwrap_or(&no_members);
+    for (member, spec) in members {
         let location = spec.get("location").and_then(Value::as_str);
         let location_name = spec
             .get("locationName")
@@ -191,7 +191,7 @@ fn check_structure(
     let required = shape
         .get("required")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
     for name in required.iter().filter_map(Value::as_str) {
         let is_header = members
