@@ -240,30 +240,12 @@ async fn upgrade(
         })
 }
 
-fn control_reply(frame: &str) -> Option<Value> {
-    let frame: Value = serde_json::from_str(frame).ok()?;
-    match frame.get("topic")?.as_str()? {
-        "aws/subscribe" => {
-            let topics = frame
-                .pointer("/content/topics")
-                .cloned()
-                .unwrap_or_else(|| json!([]));
-            Some(
-                json!({"topic": "aws/subscribe", "content": {"status": "success", "topics": topics}}),
-            )
-        }
-        "aws/heartbeat" => Some(json!({"topic": "aws/heartbeat"})),
-        "aws/ping" => Some(json!({"topic": "aws/ping", "statusCode": 200, "statusContent": "OK"})),
-        _ => None,
-    }
-}
-
 async fn run_socket(mut socket: WebSocket, mut frames: mpsc::UnboundedReceiver<Utf8Bytes>) {
     loop {
         tokio::select! {
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = control_reply(text.as_str())
+                    if let Some(reply) = liaison_server::ws::control_reply(text.as_str())
                         && socket.send(Message::Text(reply.to_string().into())).await.is_err()
                     {
                         return;

@@ -180,8 +180,9 @@ impl Drop for SocketSlot {
     }
 }
 
-/// The reply to a client control frame, if it warrants one.
-fn control_reply(frame: &str) -> Option<Value> {
+/// The reply to a client control frame, if it warrants one (the load generator's baseline
+/// relay answers with it too).
+pub fn control_reply(frame: &str) -> Option<Value> {
     let frame: Value = serde_json::from_str(frame).ok()?;
     match frame.get("topic")?.as_str()? {
         "aws/subscribe" => {
