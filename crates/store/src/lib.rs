@@ -156,12 +156,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
     async fn get_contact(&self, id: &str) -> Result<Option<Contact>>;
-    async fn get_participant(&self, id: &str) -> Result<Option<Participant>>;
     async fn list_participants(&self, contact_id: &str) -> Result<Vec<Participant>>;
 
     /// Stores tokens in one transaction.
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()>;
-    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
     /// The token with that hash, with its participant and contact as they are now.
     async fn token_holder(&self, hash: &str) -> Result<Option<TokenHolder>>;
 

@@ -381,14 +381,6 @@ macro_rules! chat_store {
                 row.as_ref().map(contact_from).transpose()
             }
 
-            async fn get_participant(&self, id: &str) -> Result<Option<Participant>> {
-                let row = sqlx::query("SELECT * FROM participants WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                row.as_ref().map(participant_from).transpose()
-            }
-
             async fn list_participants(&self, contact_id: &str) -> Result<Vec<Participant>> {
                 let rows =
                     sqlx::query("SELECT * FROM participants WHERE contact_id = $1 ORDER BY joined_ms, id")
@@ -396,14 +388,6 @@ macro_rules! chat_store {
                         .fetch_all(&self.reader)
                         .await?;
                 rows.iter().map(participant_from).collect()
-            }
-
-            async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
-                let row = sqlx::query("SELECT * FROM tokens WHERE hash = $1")
-                    .bind(hash)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                row.as_ref().map(token_from).transpose()
             }
 
             async fn token_holder(&self, hash: &str) -> Result<Option<$crate::TokenHolder>> {

@@ -26,7 +26,7 @@ async fn suite(store: Arc<dyn Store>) {
     queues_are_inserted_and_their_names_listed(s).await;
     create_chat_writes_contact_customer_token_and_items(s).await;
     create_chat_replays_a_client_token_without_writing(s).await;
-    find_token_returns_the_record_or_none(s).await;
+    tokens_are_found_by_hash(s).await;
     insert_tokens_stores_all_or_nothing(s).await;
     append_continues_the_sequence_without_gaps(s).await;
     concurrent_appends_get_distinct_gapless_seqs(&store).await;
@@ -124,7 +124,7 @@ async fn sqlite_survives_reopen() {
         vec![chat.customer.clone()]
     );
     assert_eq!(
-        store.find_token(&chat.customer_token.hash).await.unwrap(),
+        stored_token(&store, &chat.customer_token.hash).await,
         Some(chat.customer_token.clone())
     );
     assert_eq!(
@@ -181,6 +181,25 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 
 fn fresh() -> String {
     Uuid::new_v4().to_string()
+}
+
+/// The stored token with this hash, as the server looks it up.
+async fn stored_token(store: &dyn Store, hash: &str) -> Option<TokenRecord> {
+    store
+        .token_holder(hash)
+        .await
+        .unwrap()
+        .map(|holder| holder.token)
+}
+
+/// The stored state of a participant.
+async fn participant(store: &dyn Store, who: &Participant) -> Option<Participant> {
+    store
+        .list_participants(&who.contact_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == who.id)
 }
 
 async fn new_instance(store: &dyn Store) -> Instance {
@@ -437,7 +456,7 @@ async fn create_chat_writes_contact_customer_token_and_items(store: &dyn Store) 
         }
     );
     assert_eq!(
-        store.get_participant(&chat.customer.id).await.unwrap(),
+        participant(store, &chat.customer).await,
         Some(chat.customer.clone())
     );
     assert_eq!(
@@ -445,7 +464,7 @@ async fn create_chat_writes_contact_customer_token_and_items(store: &dyn Store) 
         vec![chat.customer.clone()]
     );
     assert_eq!(
-        store.find_token(&chat.customer_token.hash).await.unwrap(),
+        stored_token(store, &chat.customer_token.hash).await,
         Some(chat.customer_token.clone())
     );
     assert_eq!(store.items_after(id, 0, 100).await.unwrap(), items);
@@ -486,10 +505,7 @@ async fn create_chat_replays_a_client_token_without_writing(store: &dyn Store) {
         })
     );
     assert_eq!(store.get_contact(&second.contact.id).await.unwrap(), None);
-    assert_eq!(
-        store.get_participant(&second.customer.id).await.unwrap(),
-        None
-    );
+    assert_eq!(participant(store, &second.customer).await, None);
     assert!(
         store
             .list_participants(&second.contact.id)
@@ -497,10 +513,7 @@ async fn create_chat_replays_a_client_token_without_writing(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        store.find_token(&second.customer_token.hash).await.unwrap(),
-        None
-    );
+    assert_eq!(stored_token(store, &second.customer_token.hash).await, None);
     assert_eq!(
         store
             .find_item(&second.contact.id, &second.items[0].id)
@@ -526,12 +539,10 @@ async fn create_chat_replays_a_client_token_without_writing(store: &dyn Store) {
     );
 }
 
-async fn find_token_returns_the_record_or_none(store: &dyn Store) {
+async fn tokens_are_found_by_hash(store: &dyn Store) {
     let (chat, _) = start_chat(store, |_| Vec::new()).await;
-    let found = store
-        .find_token(&chat.customer_token.hash)
+    let found = stored_token(store, &chat.customer_token.hash)
         .await
-        .unwrap()
         .expect("customer token");
     assert_eq!(found.kind, TokenKind::Participant);
     assert_eq!(found.participant_id, chat.customer.id);
@@ -539,10 +550,7 @@ async fn find_token_returns_the_record_or_none(store: &dyn Store) {
     assert_eq!(found.expires_ms, Some(T0 + 25 * HOUR_MS));
     assert_eq!(found, chat.customer_token);
     assert_eq!(
-        store
-            .find_token(&format!("hash-{}", fresh()))
-            .await
-            .unwrap(),
+        stored_token(store, &format!("hash-{}", fresh())).await,
         None
     );
 }
@@ -563,11 +571,11 @@ async fn insert_tokens_stores_all_or_nothing(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.find_token(&connection.hash).await.unwrap(),
+        stored_token(store, &connection.hash).await,
         Some(connection.clone())
     );
     assert_eq!(
-        store.find_token(&websocket.hash).await.unwrap(),
+        stored_token(store, &websocket.hash).await,
         Some(websocket.clone())
     );
 
@@ -583,9 +591,9 @@ async fn insert_tokens_stores_all_or_nothing(store: &dyn Store) {
             .await
             .is_err()
     );
-    assert_eq!(store.find_token(&innocent.hash).await.unwrap(), None);
+    assert_eq!(stored_token(store, &innocent.hash).await, None);
     assert_eq!(
-        store.find_token(&connection.hash).await.unwrap(),
+        stored_token(store, &connection.hash).await,
         Some(connection)
     );
 }
@@ -708,7 +716,7 @@ async fn append_replays_a_client_token_without_writing(store: &dyn Store) {
     assert_eq!(after.state, ContactState::Open);
     assert_eq!(after.ended_ms, None);
     assert_eq!(
-        store.get_participant(&chat.customer.id).await.unwrap(),
+        participant(store, &chat.customer).await,
         Some(chat.customer.clone())
     );
 
@@ -861,7 +869,7 @@ async fn ending_a_contact_closes_it_and_every_participant(store: &dyn Store) {
     assert_eq!(participants.len(), 1);
     assert!(participants.iter().all(|p| p.left_ms == Some(ended_at)));
     assert_eq!(
-        store.get_participant(&chat.customer.id).await.unwrap(),
+        participant(store, &chat.customer).await,
         Some(Participant {
             left_ms: Some(ended_at),
             ..chat.customer.clone()
@@ -905,12 +913,7 @@ async fn ending_a_contact_closes_it_and_every_participant(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .get_participant(&other.customer.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .left_ms,
+        participant(store, &other.customer).await.unwrap().left_ms,
         Some(T0 + 1)
     );
 }
@@ -942,22 +945,20 @@ async fn participant_left_marks_only_that_participant(store: &dyn Store) {
     create(store, staying.clone()).await;
     append_left(store, &leaving, T0 + 7).await;
     assert_eq!(
-        store.get_participant(&leaving.customer.id).await.unwrap(),
+        participant(store, &leaving.customer).await,
         Some(Participant {
             left_ms: Some(T0 + 7),
             ..leaving.customer.clone()
         })
     );
     assert!(
-        store
-            .get_participant(&leaving.customer.id)
+        participant(store, &leaving.customer)
             .await
-            .unwrap()
             .unwrap()
             .has_left()
     );
     assert_eq!(
-        store.get_participant(&staying.customer.id).await.unwrap(),
+        participant(store, &staying.customer).await,
         Some(staying.customer.clone())
     );
     // Leaving does not end the contact.
