@@ -58,6 +58,10 @@ pub struct Contact {
     pub expires_ms: i64,
     /// The highest sequence number written to this contact's event log.
     pub last_seq: i64,
+    /// Chat timers as `UpdateParticipantRoleConfig` last set them.
+    pub timer_config: crate::idle::TimerConfig,
+    /// Whether an idle session (participant timers) is running, so messages must reset it.
+    pub participant_timers: bool,
 }
 
 impl Contact {
@@ -67,7 +71,8 @@ impl Contact {
 }
 
 /// A participant's role, as the wire spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ParticipantRole {
     Agent,
     Customer,
@@ -106,8 +111,12 @@ pub struct Participant {
     pub contact_id: String,
     pub role: ParticipantRole,
     pub display_name: String,
+    /// When it was added (a custom participant is added before it connects).
     pub joined_ms: i64,
     pub left_ms: Option<i64>,
+    /// When a custom participant connected (`CreateParticipantConnection` with
+    /// `ConnectParticipant`); customers are connected from the start.
+    pub connected_ms: Option<i64>,
 }
 
 impl Participant {
@@ -260,6 +269,7 @@ mod tests {
             display_name: "Ana".into(),
             joined_ms: 0,
             left_ms: None,
+            connected_ms: Some(0),
         };
         let item = ChatItem {
             contact_id: "c1".into(),

@@ -34,6 +34,11 @@ pub const EVENT_CONNECTION_ACKNOWLEDGED: &str =
 pub const EVENT_PARTICIPANT_JOINED: &str =
     "application/vnd.amazonaws.connect.event.participant.joined";
 pub const EVENT_PARTICIPANT_LEFT: &str = "application/vnd.amazonaws.connect.event.participant.left";
+pub const EVENT_PARTICIPANT_IDLE: &str = "application/vnd.amazonaws.connect.event.participant.idle";
+pub const EVENT_PARTICIPANT_RETURNED: &str =
+    "application/vnd.amazonaws.connect.event.participant.returned";
+pub const EVENT_AUTO_DISCONNECTION: &str =
+    "application/vnd.amazonaws.connect.event.participant.autodisconnection";
 pub const EVENT_CHAT_ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
 pub const MESSAGE_METADATA: &str = "application/vnd.amazonaws.connect.event.message.metadata";
 

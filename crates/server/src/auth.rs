@@ -5,7 +5,7 @@ use crate::error::{ApiError, OrInternal};
 use crate::sigv4::{self, SignedRequest};
 use crate::state::AppState;
 use axum::http::request::Parts;
-use liaison_core::{Contact, Participant, TokenKind, hash_token};
+use liaison_core::{Contact, Participant, ParticipantRole, TokenKind, hash_token};
 use liaison_wire::{Api, AuthScheme, ConnectError, ParticipantError};
 
 /// The authenticated caller of an operation.
@@ -17,6 +17,30 @@ impl Caller {
     /// A SigV4-signed admin call.
     pub fn admin() -> Self {
         Caller { participant: None }
+    }
+
+    /// Checks what the caller's role and state allow: a custom participant never reaches
+    /// attachments (what customers upload is not for bots), and sends nothing before it has
+    /// connected.
+    pub fn authorize(&self, operation: &str) -> Result<(), ApiError> {
+        let Some(caller) = &self.participant else {
+            return Ok(());
+        };
+        let participant = &caller.participant;
+        if participant.role != ParticipantRole::CustomBot {
+            return Ok(());
+        }
+        if ATTACHMENT_OPERATIONS.contains(&operation) {
+            return Err(access_denied(
+                "A CUSTOM_BOT participant cannot use attachments.",
+            ));
+        }
+        if SENDING_OPERATIONS.contains(&operation) && participant.connected_ms.is_none() {
+            return Err(access_denied(
+                "The custom participant is not connected yet: call CreateParticipantConnection with ConnectParticipant set to true first.",
+            ));
+        }
+        Ok(())
     }
 
     /// The participant behind a participant API call.
@@ -37,6 +61,15 @@ pub struct ParticipantCaller {
     /// The `Host` the request was sent to, for URLs handed back to the caller.
     pub host: Option<String>,
 }
+
+/// The participant operations that touch attachments.
+const ATTACHMENT_OPERATIONS: [&str; 3] = [
+    "StartAttachmentUpload",
+    "CompleteAttachmentUpload",
+    "GetAttachment",
+];
+/// The participant operations that post to the chat.
+const SENDING_OPERATIONS: [&str; 2] = ["SendMessage", "SendEvent"];
 
 fn access_denied(message: &str) -> ApiError {
     ParticipantError::AccessDenied(message.to_string()).into()

@@ -102,6 +102,7 @@ mod tests {
                 display_name: "C".into(),
                 joined_ms: 0,
                 left_ms: None,
+                connected_ms: Some(0),
             },
             contact: Contact {
                 id: contact_id.into(),
@@ -118,6 +119,8 @@ mod tests {
                 ended_ms: None,
                 expires_ms: 0,
                 last_seq: 0,
+                timer_config: Default::default(),
+                participant_timers: false,
             },
         }
     }

@@ -50,6 +50,7 @@ pub async fn start(
         sockets: ws::SocketRegistry::default(),
         metrics: metrics::Metrics::default(),
         holders: holders::HolderCache::new(single_writer),
+        removals: tokio::sync::broadcast::channel(1024).0,
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

@@ -76,6 +76,10 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Connect, "UpdateContactAttributes") => {
             connect_op!(connect::update_contact_attributes)
         }
+        (Api::Connect, "CreateParticipant") => connect_op!(connect::create_participant),
+        (Api::Connect, "UpdateParticipantRoleConfig") => {
+            connect_op!(connect::update_participant_role_config)
+        }
         (Api::Connect, "ListContactFlows") => connect_op!(connect::list_contact_flows),
         (Api::Connect, "DescribeContactFlow") => connect_op!(connect::describe_contact_flow),
         (Api::Participant, "CreateParticipantConnection") => {
@@ -210,7 +214,9 @@ async fn run_operation(
             Caller::admin()
         }
         AuthScheme::ParticipantToken | AuthScheme::ConnectionToken => {
-            auth::authenticate_participant(state, op.auth, &parts).await?
+            let caller = auth::authenticate_participant(state, op.auth, &parts).await?;
+            caller.authorize(&op.name)?;
+            caller
         }
     };
 

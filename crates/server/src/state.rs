@@ -1,12 +1,19 @@
 //! What every request handler shares, and the chat actions more than one of them performs.
 
 use crate::bus::Bus;
-use crate::timers::Timers;
+use crate::timers::{TimerKind, Timers};
 use crate::ws::SocketRegistry;
-use liaison_core::content::{EVENT_CHAT_ENDED, EVENT_PARTICIPANT_LEFT};
-use liaison_core::{Clock, ItemType, NewItem, Participant};
-use liaison_store::{Append, Appended, Store, StoreError};
-use std::sync::Arc;
+use liaison_core::content::{
+    EVENT_AUTO_DISCONNECTION, EVENT_CHAT_ENDED, EVENT_PARTICIPANT_IDLE, EVENT_PARTICIPANT_JOINED,
+    EVENT_PARTICIPANT_LEFT, EVENT_PARTICIPANT_RETURNED,
+};
+use liaison_core::idle::{
+    CUSTOM_PARTICIPANT_CONNECT_SECONDS, Expiry, IdleSession, SESSION_TIMER, holds_place, plan_join,
+};
+use liaison_core::{Clock, Contact, ItemType, NewItem, Participant, ParticipantRole};
+use liaison_store::{Append, Appended, Store, StoreError, Timer, TimerEffect, TimerUpdate};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
 
 /// Settings the server needs at run time.
 #[derive(Debug, Clone)]
@@ -39,6 +46,12 @@ impl ServerConfig {
         }
     }
 
+    /// How long a custom participant has to connect after CreateParticipant (15 s, scaled
+    /// with the timer minute).
+    pub fn custom_participant_connect_ms(&self) -> i64 {
+        CUSTOM_PARTICIPANT_CONNECT_SECONDS * self.timer_minute_ms / 60
+    }
+
     pub fn instance_arn(&self, instance_id: &str) -> String {
         format!(
             "arn:aws:connect:{}:{}:instance/{instance_id}",
@@ -59,6 +72,45 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// Token lookups, remembered when this node is its store's only writer.
     pub holders: crate::holders::HolderCache,
+    /// Participants that chat timers or a newcomer removed; what continues the chat (the flow
+    /// a Wait block waits in) listens here.
+    pub removals: broadcast::Sender<Removal>,
+}
+
+/// A participant removed from a chat by Liaison rather than by its own DisconnectParticipant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removal {
+    pub contact_id: String,
+    pub participant: Participant,
+    pub cause: RemovalCause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalCause {
+    /// An auto-disconnect timer expired.
+    AutoDisconnect,
+    /// An agent joined the chat of a custom participant.
+    DisplacedByAgent,
+}
+
+/// What an update did to a contact's idle session, seen from outside the store.
+#[derive(Default)]
+struct SessionOutcome {
+    due_ms: Option<i64>,
+    removed: Vec<Participant>,
+}
+
+/// The items and departures an idle-session change produces.
+#[derive(Default)]
+struct SessionChange {
+    items: Vec<NewItem>,
+    removed: Vec<Participant>,
+}
+
+fn transient_event(content_type: &str, subject: &Participant, now_ms: i64) -> NewItem {
+    let mut item = NewItem::new(ItemType::Event, content_type, Some(subject), now_ms);
+    item.in_transcript = false;
+    item
 }
 
 /// Cheap to clone; every handler gets one.
@@ -82,7 +134,8 @@ impl AppState {
     pub async fn append(&self, append: Append) -> Result<Appended, StoreError> {
         let contact_id = append.contact_id.clone();
         let ends = append.end_contact_at.is_some();
-        let changes_participants = ends || append.participant_left.is_some();
+        let changes_participants =
+            ends || append.participant_left.is_some() || append.participant_connected.is_some();
         let started = std::time::Instant::now();
         let outcome = self.store.append(append).await?;
         self.metrics.observe_write(started.elapsed());
@@ -125,7 +178,7 @@ impl AppState {
             items,
             participant_left: leaving.map(|p| (p.id.clone(), now)),
             end_contact_at: Some(now),
-            client_token: None,
+            ..Append::default()
         })
         .await
     }
@@ -152,6 +205,277 @@ impl AppState {
             tracing::error!(%error, contact_id, "could not end an expired chat; retrying in a minute");
             let retry_at = self.clock.now_ms() + self.config.timer_minute_ms;
             self.timers.arm_chat_deadline(contact_id, retry_at);
+        }
+    }
+
+    /// Appends with an update of the contact's idle session: `change` gets the stored session
+    /// (under the contact's lock) and may replace it, add items and remove participants. Then
+    /// this node's wheel is armed with the session's next deadline.
+    async fn append_with_session(
+        &self,
+        mut append: Append,
+        now_ms: i64,
+        change: impl Fn(Option<IdleSession>) -> (Option<IdleSession>, SessionChange)
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<(Appended, Vec<Participant>), StoreError> {
+        let contact_id = append.contact_id.clone();
+        let outcome = Arc::new(Mutex::new(SessionOutcome::default()));
+        let seen = outcome.clone();
+        append.timer = Some(TimerUpdate {
+            name: SESSION_TIMER.to_string(),
+            apply: Arc::new(move |stored: Option<&Timer>| {
+                let session = stored.and_then(|timer| {
+                    serde_json::from_str::<IdleSession>(&timer.data)
+                        .inspect_err(|error| {
+                            tracing::error!(%error, "unreadable idle session; dropping it");
+                        })
+                        .ok()
+                });
+                let (session, change) = change(session);
+                let effect = TimerEffect {
+                    timer: session.as_ref().map(|session| Timer {
+                        name: SESSION_TIMER.to_string(),
+                        due_ms: session.due_ms(),
+                        data: serde_json::to_string(session).unwrap_or_default(),
+                    }),
+                    items: change.items,
+                    participants_left: change
+                        .removed
+                        .iter()
+                        .map(|p| (p.id.clone(), now_ms))
+                        .collect(),
+                };
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                *seen = SessionOutcome {
+                    due_ms: session.as_ref().and_then(IdleSession::due_ms),
+                    removed: change.removed,
+                };
+                effect
+            }),
+        });
+        let appended = self.append(append).await?;
+        if !matches!(appended, Appended::Written(_)) {
+            return Ok((appended, Vec::new()));
+        }
+        let outcome = std::mem::take(&mut *outcome.lock().unwrap_or_else(|p| p.into_inner()));
+        self.timers
+            .arm(&contact_id, TimerKind::ParticipantTimers, outcome.due_ms);
+        if !outcome.removed.is_empty() {
+            self.holders.forget_contact(&contact_id);
+        }
+        Ok((appended, outcome.removed))
+    }
+
+    /// Connects `newcomer` (a custom participant now, an agent later): `participant.joined`,
+    /// the participants it displaces leave, and the idle session restarts for the new pair with
+    /// the contact's latest timer configuration.
+    pub async fn connect_participant(
+        &self,
+        contact_id: &str,
+        newcomer: &Participant,
+    ) -> Result<Appended, StoreError> {
+        let now = self.clock.now_ms();
+        let Some(contact) = self.store.get_contact(contact_id).await? else {
+            return Ok(Appended::ContactClosed);
+        };
+        let cutoff = now - self.config.custom_participant_connect_ms();
+        let present: Vec<Participant> = self
+            .store
+            .list_participants(contact_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.id != newcomer.id && holds_place(p, cutoff))
+            .collect();
+        let plan = plan_join(
+            &present,
+            newcomer,
+            &contact.timer_config,
+            self.config.timer_minute_ms,
+            now,
+        );
+        let mut items: Vec<NewItem> = plan
+            .displaced
+            .iter()
+            .map(|p| NewItem::new(ItemType::Event, EVENT_PARTICIPANT_LEFT, Some(p), now))
+            .collect();
+        items.push(NewItem::new(
+            ItemType::Event,
+            EVENT_PARTICIPANT_JOINED,
+            Some(newcomer),
+            now,
+        ));
+        let (appended, displaced) = self
+            .append_with_session(
+                Append {
+                    contact_id: contact_id.to_string(),
+                    participant_connected: Some((newcomer.id.clone(), now)),
+                    ..Append::default()
+                },
+                now,
+                move |_running| {
+                    (
+                        plan.session.clone(),
+                        SessionChange {
+                            items: items.clone(),
+                            removed: plan.displaced.clone(),
+                        },
+                    )
+                },
+            )
+            .await?;
+        self.announce_removals(contact_id, &displaced, RemovalCause::DisplacedByAgent);
+        Ok(appended)
+    }
+
+    /// Appends a participant's message; in a chat whose timers run, the message restarts the
+    /// sender's timers and, if it was idle, announces its return.
+    pub async fn append_message(
+        &self,
+        append: Append,
+        contact: &Contact,
+        sender: &Participant,
+    ) -> Result<Appended, StoreError> {
+        if !contact.participant_timers {
+            return self.append(append).await;
+        }
+        let now = self.clock.now_ms();
+        let sender_id = sender.id.clone();
+        let contact_id = contact.id.clone();
+        self.append_with_session(append, now, move |session| {
+            let mut change = SessionChange::default();
+            let session = session.map(|mut session| {
+                if let Some(watch) = session.message_from(&sender_id, now) {
+                    change.items.push(transient_event(
+                        EVENT_PARTICIPANT_RETURNED,
+                        &watch.subject(&contact_id),
+                        now,
+                    ));
+                }
+                session
+            });
+            (session, change)
+        })
+        .await
+        .map(|(appended, _)| appended)
+    }
+
+    /// A participant other than the customer leaves by itself; if its joining started the idle
+    /// session, the session stops.
+    pub async fn leave(
+        &self,
+        contact: &Contact,
+        participant: &Participant,
+    ) -> Result<Appended, StoreError> {
+        let now = self.clock.now_ms();
+        let append = Append {
+            contact_id: contact.id.clone(),
+            items: vec![NewItem::new(
+                ItemType::Event,
+                EVENT_PARTICIPANT_LEFT,
+                Some(participant),
+                now,
+            )],
+            participant_left: Some((participant.id.clone(), now)),
+            ..Append::default()
+        };
+        if !contact.participant_timers {
+            return self.append(append).await;
+        }
+        let leaving = participant.id.clone();
+        self.append_with_session(append, now, move |session| {
+            (
+                session.filter(|s| s.partner_id != leaving),
+                SessionChange::default(),
+            )
+        })
+        .await
+        .map(|(appended, _)| appended)
+    }
+
+    /// Called by the timer task when a contact's idle session may have a timer due: marks
+    /// idle participants and performs auto-disconnects, once in the whole cluster.
+    pub async fn fire_participant_timers(&self, contact_id: &str) {
+        let now = self.clock.now_ms();
+        let cutoff = now - self.config.custom_participant_connect_ms();
+        let non_customers: Vec<Participant> = match self.store.list_participants(contact_id).await {
+            Ok(participants) => participants
+                .into_iter()
+                .filter(|p| p.role != ParticipantRole::Customer && holds_place(p, cutoff))
+                .collect(),
+            Err(error) => {
+                tracing::error!(%error, contact_id, "could not read a chat whose timers are due; the sweep retries");
+                return;
+            }
+        };
+        let id = contact_id.to_string();
+        let outcome = self
+            .append_with_session(
+                Append {
+                    contact_id: contact_id.to_string(),
+                    ..Append::default()
+                },
+                now,
+                move |session| {
+                    let mut change = SessionChange::default();
+                    let Some(mut session) = session else {
+                        return (None, change);
+                    };
+                    let expired = session.expire(now);
+                    for expiry in &expired {
+                        match expiry {
+                            Expiry::Idle { watch, .. } => change.items.push(transient_event(
+                                EVENT_PARTICIPANT_IDLE,
+                                &watch.subject(&id),
+                                now,
+                            )),
+                            Expiry::AutoDisconnect { watch, .. } => {
+                                change.items.push(transient_event(
+                                    EVENT_AUTO_DISCONNECTION,
+                                    &watch.subject(&id),
+                                    now,
+                                ));
+                                for participant in &non_customers {
+                                    change.items.push(NewItem::new(
+                                        ItemType::Event,
+                                        EVENT_PARTICIPANT_LEFT,
+                                        Some(participant),
+                                        now,
+                                    ));
+                                    change.removed.push(participant.clone());
+                                }
+                            }
+                        }
+                    }
+                    let over = session.is_over(&expired);
+                    ((!over).then_some(session), change)
+                },
+            )
+            .await;
+        match outcome {
+            Ok((_, removed)) => {
+                self.announce_removals(contact_id, &removed, RemovalCause::AutoDisconnect)
+            }
+            Err(error) => {
+                tracing::error!(%error, contact_id, "could not fire chat timers; the sweep retries");
+            }
+        }
+    }
+
+    fn announce_removals(&self, contact_id: &str, removed: &[Participant], cause: RemovalCause) {
+        for participant in removed {
+            tracing::info!(
+                contact_id,
+                participant_id = participant.id,
+                ?cause,
+                "participant removed from the chat"
+            );
+            let _ = self.removals.send(Removal {
+                contact_id: contact_id.to_string(),
+                participant: participant.clone(),
+                cause,
+            });
         }
     }
 }

@@ -11,9 +11,11 @@ mod sqlite;
 mod sqlite_writer;
 
 use async_trait::async_trait;
+use liaison_core::idle::{CustomParticipantRefusal, TimerConfig};
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{ChatItem, Contact, Flow, Instance, NewItem, Participant, TokenRecord};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -82,10 +84,78 @@ pub struct Append {
     pub items: Vec<NewItem>,
     /// Marks this participant as gone at the given time.
     pub participant_left: Option<(String, i64)>,
-    /// Ends the contact at the given time.
+    /// Marks this (custom) participant as connected at the given time.
+    pub participant_connected: Option<(String, i64)>,
+    /// Ends the contact at the given time; its timers go with it.
     pub end_contact_at: Option<i64>,
     /// Recorded with the first item's id as its result.
     pub client_token: Option<ClientTokenKey>,
+    /// Rewrites one of the contact's timers in the same transaction.
+    pub timer: Option<TimerUpdate>,
+}
+
+/// A stored timer of a contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    /// What the timer is for; one timer per name and contact.
+    pub name: String,
+    /// When it next needs attention; `None` while nothing is running.
+    pub due_ms: Option<i64>,
+    /// The timer's own state, as its owner serialized it.
+    pub data: String,
+}
+
+/// What a timer update decided.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimerEffect {
+    /// The timer to keep (`None` deletes it).
+    pub timer: Option<Timer>,
+    /// Items to append after the append's own items.
+    pub items: Vec<NewItem>,
+    /// Further participants who leave, with the time.
+    pub participants_left: Vec<(String, i64)>,
+}
+
+/// A read-modify-write of the timer `name`: `apply` gets the stored timer (if any) while the
+/// contact is locked, so concurrent updates on any node see each other's results, and a timer
+/// that fires does so once.
+#[derive(Clone)]
+pub struct TimerUpdate {
+    pub name: String,
+    pub apply: TimerFn,
+}
+
+/// Decides a timer's next state from its stored one.
+pub type TimerFn = Arc<dyn Fn(Option<&Timer>) -> TimerEffect + Send + Sync>;
+
+impl std::fmt::Debug for TimerUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerUpdate")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything CreateParticipant writes for a custom participant, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewCustomParticipant {
+    pub participant: Participant,
+    pub token: TokenRecord,
+    /// Recorded with the participant id as its result.
+    pub client_token: Option<ClientTokenKey>,
+    /// Custom participants added at or before this time that never connected have lost their
+    /// place in the contact.
+    pub connect_cutoff_ms: i64,
+}
+
+/// Result of [`Store::add_custom_participant`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddedParticipant {
+    Added,
+    Replayed(Replay),
+    ContactClosed,
+    /// The contact's participants forbid it; nothing was written.
+    Refused(CustomParticipantRefusal),
 }
 
 /// What a bearer token unlocks.
@@ -155,6 +225,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_queue_names(&self, instance_id: &str) -> Result<Vec<String>>;
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
+    /// Adds a custom participant unless the contact's participants forbid it (checked while the
+    /// contact is locked, so two nodes cannot both add one).
+    async fn add_custom_participant(&self, new: NewCustomParticipant) -> Result<AddedParticipant>;
+    /// Replaces an open contact's timer configuration; `false` when it is not open.
+    async fn set_timer_config(&self, contact_id: &str, config: &TimerConfig) -> Result<bool>;
     async fn get_contact(&self, id: &str) -> Result<Option<Contact>>;
     async fn list_participants(&self, contact_id: &str) -> Result<Vec<Participant>>;
 
@@ -207,6 +282,15 @@ pub trait Store: Send + Sync + 'static {
     /// Open contacts whose deadline is at or before `now_ms`, oldest first, at most `limit`:
     /// what any node of a cluster ends, whichever node armed them.
     async fn due_contacts(&self, now_ms: i64, limit: u32) -> Result<Vec<String>>;
+    /// Timers due at or before `now_ms` that no node holds, oldest first, at most `limit`,
+    /// each held for this caller until `lease_until_ms`: `(contact id, timer name)`. Nodes that
+    /// claim at the same time get different timers.
+    async fn claim_due_timers(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>>;
 
     /// Tells the other nodes sharing this store that these contacts' logs grew. `node` is the
     /// sender, so it can ignore its own hints. A store that only one node uses does nothing.

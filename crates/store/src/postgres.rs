@@ -5,16 +5,19 @@
 //! contact, so appends through different nodes still get gapless, ordered numbers.
 
 use crate::sql::{
-    CLAIM_CLIENT_TOKEN, END_CONTACT, EVERYONE_LEFT, FIND_CLIENT_TOKEN, INSERT_CONTACT, INSERT_ITEM,
-    INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS, PARTICIPANT_LEFT, Prefixed, RESERVE_SEQUENCE,
-    TOKEN_HOLDER_QUERY, append_result, chat_store, contact_from, corrupt, flow_from, instance_from,
-    item_from, json_text, migrator, participant_from, state_text, token_from,
+    CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
+    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
+    ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, Prefixed,
+    RESERVE_SEQUENCE, SET_PARTICIPANT_TIMERS, TOKEN_HOLDER_QUERY, append_result, chat_store,
+    contact_from, corrupt, flow_from, instance_from, item_from, json_text, migrator,
+    participant_from, state_text, timer_from, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
     StoreError, attributes_size,
 };
 use async_trait::async_trait;
+use liaison_core::idle::SESSION_TIMER;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, Flow, Instance, NewItem, Participant, ParticipantRole, TokenRecord,
@@ -69,6 +72,13 @@ fn parse_hints(payload: &str) -> Vec<Hint> {
         })
         .collect()
 }
+
+/// Claims due timers: rows another node is claiming at the same moment are skipped, not waited
+/// for, so concurrent sweeps on several nodes divide the due timers between them.
+const CLAIM_DUE_TIMERS: &str = "UPDATE timers SET leased_until = $2 \
+    WHERE (contact_id, name) IN (SELECT contact_id, name FROM timers \
+    WHERE due_ms <= $1 AND leased_until <= $1 ORDER BY due_ms LIMIT $3 FOR UPDATE SKIP LOCKED) \
+    RETURNING contact_id, name";
 
 /// This backend's own migrations, after the shared ones.
 const MIGRATIONS: [(i64, &str, &str); 1] = [(
@@ -133,7 +143,9 @@ impl PostgresStore {
     async fn durable_append(&self, append: Append) -> Result<Appended> {
         if append.items.len() == 1
             && append.participant_left.is_none()
+            && append.participant_connected.is_none()
             && append.end_contact_at.is_none()
+            && append.timer.is_none()
         {
             return self.append_one(append).await;
         }
@@ -394,6 +406,7 @@ async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateCh
         .bind(contact.initiated_ms)
         .bind(contact.ended_ms)
         .bind(contact.expires_ms)
+        .bind(json_text(&contact.timer_config))
         .execute(&mut *tx)
         .await?;
     let customer = &chat.customer;
@@ -404,6 +417,7 @@ async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateCh
         .bind(&customer.display_name)
         .bind(customer.joined_ms)
         .bind(customer.left_ms)
+        .bind(customer.connected_ms)
         .execute(&mut *tx)
         .await?;
     insert_token_in(&mut *tx, &chat.customer_token).await?;
@@ -417,7 +431,35 @@ async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateCh
 /// reserved sequence numbers, the claimed token), so the caller commits only `Written`.
 async fn append_in(tx: &mut PgConnection, append: Append) -> Result<Appended> {
     let (result, now_ms) = append_result(&append.items);
-    let Some(written) = append_items(&mut *tx, &append.contact_id, append.items).await? else {
+    let mut items = append.items;
+    let mut left: Vec<(String, i64)> = append.participant_left.into_iter().collect();
+    let timer = match &append.timer {
+        Some(update) => {
+            // The contact's row lock comes first, as in every write to it, then the timer:
+            // whoever else updates this timer on any node waits for this commit.
+            if sqlx::query(LOCK_OPEN_CONTACT)
+                .bind(&append.contact_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_none()
+            {
+                return Ok(Appended::ContactClosed);
+            }
+            let stored = sqlx::query(FIND_TIMER)
+                .bind(&append.contact_id)
+                .bind(&update.name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| timer_from(&row))
+                .transpose()?;
+            let effect = (update.apply)(stored.as_ref());
+            items.extend(effect.items);
+            left.extend(effect.participants_left);
+            Some((update.name.as_str(), effect.timer))
+        }
+        None => None,
+    };
+    let Some(written) = append_items(&mut *tx, &append.contact_id, items).await? else {
         return Ok(Appended::ContactClosed);
     };
     if let Some(key) = &append.client_token
@@ -425,8 +467,16 @@ async fn append_in(tx: &mut PgConnection, append: Append) -> Result<Appended> {
     {
         return Ok(Appended::Replayed(replay));
     }
-    if let Some((participant_id, at_ms)) = &append.participant_left {
+    for (participant_id, at_ms) in &left {
         sqlx::query(PARTICIPANT_LEFT)
+            .bind(at_ms)
+            .bind(participant_id)
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some((participant_id, at_ms)) = &append.participant_connected {
+        sqlx::query(PARTICIPANT_CONNECTED)
             .bind(at_ms)
             .bind(participant_id)
             .bind(&append.contact_id)
@@ -437,6 +487,30 @@ async fn append_in(tx: &mut PgConnection, append: Append) -> Result<Appended> {
         for statement in [END_CONTACT, EVERYONE_LEFT] {
             sqlx::query(statement)
                 .bind(at_ms)
+                .bind(&append.contact_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(DELETE_CONTACT_TIMERS)
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?;
+    } else if let Some((name, timer)) = timer {
+        match &timer {
+            Some(timer) => sqlx::query(PUT_TIMER)
+                .bind(&append.contact_id)
+                .bind(name)
+                .bind(timer.due_ms)
+                .bind(&timer.data),
+            None => sqlx::query(DELETE_TIMER)
+                .bind(&append.contact_id)
+                .bind(name),
+        }
+        .execute(&mut *tx)
+        .await?;
+        if name == SESSION_TIMER {
+            sqlx::query(SET_PARTICIPANT_TIMERS)
+                .bind(i64::from(timer.is_some()))
                 .bind(&append.contact_id)
                 .execute(&mut *tx)
                 .await?;

@@ -15,7 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 2] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "chat core",
@@ -26,13 +26,19 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 2] = [
         "unique instance alias",
         include_str!("../migrations/0002_unique_instance_alias.sql"),
     ),
+    (
+        4,
+        "custom participants and timers",
+        include_str!("../migrations/0004_custom_participants_and_timers.sql"),
+    ),
 ];
 
-/// The shared migrations followed by a backend's own, ready to run.
+/// The shared migrations and a backend's own, in version order, ready to run.
 pub(crate) fn migrator(own: &[(i64, &'static str, &'static str)]) -> Migrator {
-    let migrations = SHARED_MIGRATIONS
-        .iter()
-        .chain(own)
+    let mut steps: Vec<&(i64, &str, &str)> = SHARED_MIGRATIONS.iter().chain(own).collect();
+    steps.sort_by_key(|(version, _, _)| *version);
+    let migrations = steps
+        .into_iter()
         .map(|(version, description, sql)| {
             Migration::new(
                 *version,
@@ -96,16 +102,33 @@ pub(crate) const INSERT_ITEM: &str = "INSERT INTO items (contact_id, seq, id, it
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, instance_id, \
     initial_contact_id, related_contact_id, flow_id, state, attributes, segment_attributes, \
-    customer_id, supported_content_types, initiated_ms, ended_ms, expires_ms, last_seq) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)";
+    customer_id, supported_content_types, initiated_ms, ended_ms, expires_ms, last_seq, \
+    timer_config, participant_timers) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, 0)";
 pub(crate) const INSERT_PARTICIPANT: &str = "INSERT INTO participants \
-    (id, contact_id, role, display_name, joined_ms, left_ms) VALUES ($1, $2, $3, $4, $5, $6)";
+    (id, contact_id, role, display_name, joined_ms, left_ms, connected_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const PARTICIPANT_CONNECTED: &str = "UPDATE participants SET connected_ms = $1 \
+    WHERE id = $2 AND contact_id = $3 AND connected_ms IS NULL";
+/// Locks an open contact's row until commit (no row: closed or unknown), so that checks made
+/// afterwards in the transaction hold until it commits, on every node.
+pub(crate) const LOCK_OPEN_CONTACT: &str =
+    "UPDATE contacts SET last_seq = last_seq WHERE id = $1 AND state = 'OPEN' RETURNING last_seq";
+pub(crate) const FIND_TIMER: &str =
+    "SELECT name, due_ms, data FROM timers WHERE contact_id = $1 AND name = $2";
+pub(crate) const PUT_TIMER: &str = "INSERT INTO timers (contact_id, name, due_ms, leased_until, data) \
+    VALUES ($1, $2, $3, 0, $4) ON CONFLICT (contact_id, name) \
+    DO UPDATE SET due_ms = excluded.due_ms, data = excluded.data, leased_until = 0";
+pub(crate) const DELETE_TIMER: &str = "DELETE FROM timers WHERE contact_id = $1 AND name = $2";
+pub(crate) const DELETE_CONTACT_TIMERS: &str = "DELETE FROM timers WHERE contact_id = $1";
+pub(crate) const SET_PARTICIPANT_TIMERS: &str =
+    "UPDATE contacts SET participant_timers = $1 WHERE id = $2";
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO tokens \
     (hash, kind, participant_id, contact_id, expires_ms) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const PARTICIPANT_LEFT: &str = "UPDATE participants SET left_ms = $1 \
     WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL";
-pub(crate) const END_CONTACT: &str =
-    "UPDATE contacts SET state = 'ENDED', ended_ms = $1 WHERE id = $2";
+pub(crate) const END_CONTACT: &str = "UPDATE contacts SET state = 'ENDED', ended_ms = $1, \
+    participant_timers = 0 WHERE id = $2";
 pub(crate) const EVERYONE_LEFT: &str =
     "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL";
 
@@ -140,7 +163,8 @@ pub(crate) const TOKEN_HOLDER_QUERY: &str = "SELECT c.*, \
      t.hash AS t_hash, t.kind AS t_kind, t.participant_id AS t_participant_id, \
      t.contact_id AS t_contact_id, t.expires_ms AS t_expires_ms, \
      p.id AS p_id, p.contact_id AS p_contact_id, p.role AS p_role, \
-     p.display_name AS p_display_name, p.joined_ms AS p_joined_ms, p.left_ms AS p_left_ms \
+     p.display_name AS p_display_name, p.joined_ms AS p_joined_ms, p.left_ms AS p_left_ms, \
+     p.connected_ms AS p_connected_ms \
      FROM tokens t JOIN participants p ON p.id = t.participant_id \
      JOIN contacts c ON c.id = t.contact_id WHERE t.hash = $1";
 
@@ -181,6 +205,8 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
     let segment_attributes: Option<String> = row.column("segment_attributes")?;
     let supported: String = row.column("supported_content_types")?;
     let state: String = row.column("state")?;
+    let timer_config: String = row.column("timer_config")?;
+    let participant_timers: i64 = row.column("participant_timers")?;
     Ok(Contact {
         id: row.column("id")?,
         instance_id: row.column("instance_id")?,
@@ -206,6 +232,8 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
         ended_ms: row.column("ended_ms")?,
         expires_ms: row.column("expires_ms")?,
         last_seq: row.column("last_seq")?,
+        timer_config: serde_json::from_str(&timer_config).map_err(|_| corrupt("timer config"))?,
+        participant_timers: participant_timers != 0,
     })
 }
 
@@ -218,6 +246,7 @@ pub(crate) fn participant_from(row: &impl Columns) -> Result<Participant> {
         display_name: row.column("display_name")?,
         joined_ms: row.column("joined_ms")?,
         left_ms: row.column("left_ms")?,
+        connected_ms: row.column("connected_ms")?,
     })
 }
 
@@ -229,6 +258,14 @@ pub(crate) fn token_from(row: &impl Columns) -> Result<TokenRecord> {
         participant_id: row.column("participant_id")?,
         contact_id: row.column("contact_id")?,
         expires_ms: row.column("expires_ms")?,
+    })
+}
+
+pub(crate) fn timer_from(row: &impl Columns) -> Result<crate::Timer> {
+    Ok(crate::Timer {
+        name: row.column("name")?,
+        due_ms: row.column("due_ms")?,
+        data: row.column("data")?,
     })
 }
 
@@ -265,7 +302,8 @@ pub(crate) fn item_from(row: &impl Columns) -> Result<ChatItem> {
 
 /// Stamps out the statements and the `Store` implementation for one backend:
 /// `chat_store!(StoreType)`. The store type must have `reader` and `writer`
-/// pools and the three `durable_*` write methods.
+/// pools and the three `durable_*` write methods, and its module a `CLAIM_DUE_TIMERS`
+/// statement (`$1` now, `$2` lease end, `$3` limit; returns `contact_id`, `name`).
 macro_rules! chat_store {
     ($store:ty) => {
         #[async_trait]
@@ -363,6 +401,109 @@ macro_rules! chat_store {
 
             async fn create_chat(&self, chat: NewChat) -> Result<CreateChat> {
                 self.durable_create_chat(chat).await
+            }
+
+            async fn add_custom_participant(
+                &self,
+                new: $crate::NewCustomParticipant,
+            ) -> Result<$crate::AddedParticipant> {
+                use $crate::AddedParticipant;
+                let mut tx = self.writer.begin().await?;
+                let open = sqlx::query(LOCK_OPEN_CONTACT)
+                    .bind(&new.participant.contact_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if open.is_none() {
+                    return Ok(AddedParticipant::ContactClosed);
+                }
+                if let Some(key) = &new.client_token {
+                    let claimed = sqlx::query(CLAIM_CLIENT_TOKEN)
+                        .bind(&key.scope)
+                        .bind(&key.token)
+                        .bind(&key.request_hash)
+                        .bind(&new.participant.id)
+                        .bind(new.participant.joined_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if claimed == 0 {
+                        let row = sqlx::query(FIND_CLIENT_TOKEN)
+                            .bind(&key.scope)
+                            .bind(&key.token)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        return Ok(AddedParticipant::Replayed($crate::Replay {
+                            request_hash: sqlx::Row::try_get(&row, "request_hash")?,
+                            result: sqlx::Row::try_get(&row, "result")?,
+                        }));
+                    }
+                }
+                let rows = sqlx::query("SELECT * FROM participants WHERE contact_id = $1")
+                    .bind(&new.participant.contact_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let present = rows.iter().map(participant_from).collect::<Result<Vec<_>>>()?;
+                if let Some(refusal) = liaison_core::idle::custom_participant_refusal(
+                    &present,
+                    new.connect_cutoff_ms,
+                ) {
+                    return Ok(AddedParticipant::Refused(refusal));
+                }
+                let p = &new.participant;
+                sqlx::query(INSERT_PARTICIPANT)
+                    .bind(&p.id)
+                    .bind(&p.contact_id)
+                    .bind(p.role.as_str())
+                    .bind(&p.display_name)
+                    .bind(p.joined_ms)
+                    .bind(p.left_ms)
+                    .bind(p.connected_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                let t = &new.token;
+                sqlx::query(INSERT_TOKEN)
+                    .bind(&t.hash)
+                    .bind(t.kind.as_str())
+                    .bind(&t.participant_id)
+                    .bind(&t.contact_id)
+                    .bind(t.expires_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(AddedParticipant::Added)
+            }
+
+            async fn set_timer_config(
+                &self,
+                contact_id: &str,
+                config: &liaison_core::idle::TimerConfig,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE contacts SET timer_config = $1 WHERE id = $2 AND state = 'OPEN'",
+                )
+                .bind(json_text(config))
+                .bind(contact_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn claim_due_timers(
+                &self,
+                now_ms: i64,
+                lease_until_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query(CLAIM_DUE_TIMERS)
+                    .bind(now_ms)
+                    .bind(lease_until_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.writer)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((sqlx::Row::try_get(row, "contact_id")?, sqlx::Row::try_get(row, "name")?)))
+                    .collect()
             }
 
             async fn append(&self, append: Append) -> Result<Appended> {

@@ -5,7 +5,8 @@
 //! connection; reads use their own small pool and see every committed write.
 
 use crate::sql::{
-    ITEM_COLUMNS, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
+    CLAIM_CLIENT_TOKEN, FIND_CLIENT_TOKEN, INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS,
+    LOCK_OPEN_CONTACT, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
     instance_from, item_from, json_text, migrator, participant_from, token_from,
 };
 use crate::sqlite_writer::{self, Reply, Work};
@@ -24,6 +25,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 const READ_CONNECTIONS: u32 = 4;
+
+/// Claims due timers. The only node writes alone, so no row locks are needed.
+const CLAIM_DUE_TIMERS: &str = "UPDATE timers SET leased_until = $2 \
+    WHERE (contact_id, name) IN (SELECT contact_id, name FROM timers \
+    WHERE due_ms <= $1 AND leased_until <= $1 ORDER BY due_ms LIMIT $3) \
+    RETURNING contact_id, name";
 
 /// This backend's own migrations, after the shared ones.
 const MIGRATIONS: [(i64, &str, &str); 1] = [(
@@ -83,7 +90,7 @@ impl SqliteStore {
 
     async fn durable_append(&self, append: Append) -> Result<Appended> {
         let (reply, result) = oneshot::channel();
-        self.submit(Work::Append(append), Reply::Append(reply), result)
+        self.submit(Work::Append(Box::new(append)), Reply::Append(reply), result)
             .await
     }
 

@@ -8,11 +8,16 @@
 //! a statement costs microseconds, where a hop to an async driver's worker thread costs tens.
 
 use crate::sql::{
-    CLAIM_CLIENT_TOKEN, END_CONTACT, EVERYONE_LEFT, FIND_CLIENT_TOKEN, INSERT_CONTACT, INSERT_ITEM,
-    INSERT_PARTICIPANT, INSERT_TOKEN, PARTICIPANT_LEFT, RESERVE_SEQUENCE, append_result, json_text,
-    state_text,
+    CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
+    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
+    PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, RESERVE_SEQUENCE, SET_PARTICIPANT_TIMERS,
+    append_result, json_text, state_text,
 };
-use crate::{Append, Appended, ClientTokenKey, CreateChat, NewChat, Replay, Result, StoreError};
+use crate::{
+    Append, Appended, ClientTokenKey, CreateChat, NewChat, Replay, Result, StoreError, Timer,
+    TimerEffect,
+};
+use liaison_core::idle::SESSION_TIMER;
 use liaison_core::{ChatItem, NewItem, ParticipantRole, TokenRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -31,7 +36,7 @@ const MAX_GROUP: usize = 256;
 /// A chat write waiting for the next group commit.
 pub(crate) enum Work {
     CreateChat(Box<NewChat>),
-    Append(Append),
+    Append(Box<Append>),
     InsertTokens(Vec<TokenRecord>),
 }
 
@@ -147,7 +152,7 @@ fn commit_group(connection: &Connection, group: Vec<(Work, Reply)>) {
         }
         let outcome = match work {
             Work::CreateChat(chat) => Outcome::CreateChat(create_chat(connection, *chat)),
-            Work::Append(append) => Outcome::Append(append_to(connection, append)),
+            Work::Append(append) => Outcome::Append(append_to(connection, *append)),
             Work::InsertTokens(tokens) => Outcome::InsertTokens(insert_tokens(connection, &tokens)),
         };
         // Only complete writes stay: a replay or a closed contact leaves nothing behind.
@@ -291,6 +296,7 @@ fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
         contact.initiated_ms,
         contact.ended_ms,
         contact.expires_ms,
+        json_text(&contact.timer_config),
     ])?;
     let customer = &chat.customer;
     connection
@@ -302,6 +308,7 @@ fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
             customer.display_name,
             customer.joined_ms,
             customer.left_ms,
+            customer.connected_ms,
         ])?;
     insert_tokens(connection, std::slice::from_ref(&chat.customer_token))?;
     let items = append_items(connection, &contact.id, chat.items)?.unwrap_or_default();
@@ -310,7 +317,30 @@ fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
 
 fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
     let (result, now_ms) = append_result(&append.items);
-    let Some(written) = append_items(connection, &append.contact_id, append.items)? else {
+    let mut items = append.items;
+    let mut left: Vec<(String, i64)> = append.participant_left.into_iter().collect();
+    // The whole group is one transaction on the only writer: the timer read here cannot change
+    // before this write commits.
+    let timer = match &append.timer {
+        Some(update) => {
+            let stored = connection
+                .prepare_cached(FIND_TIMER)?
+                .query_row(params![append.contact_id, update.name], |row| {
+                    Ok(Timer {
+                        name: row.get(0)?,
+                        due_ms: row.get(1)?,
+                        data: row.get(2)?,
+                    })
+                })
+                .optional()?;
+            let effect: TimerEffect = (update.apply)(stored.as_ref());
+            items.extend(effect.items);
+            left.extend(effect.participants_left);
+            Some((update.name.as_str(), effect.timer))
+        }
+        None => None,
+    };
+    let Some(written) = append_items(connection, &append.contact_id, items)? else {
         return Ok(Appended::ContactClosed);
     };
     if let Some(key) = &append.client_token
@@ -318,9 +348,14 @@ fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
     {
         return Ok(Appended::Replayed(replay));
     }
-    if let Some((participant_id, at_ms)) = &append.participant_left {
+    for (participant_id, at_ms) in &left {
         connection
             .prepare_cached(PARTICIPANT_LEFT)?
+            .execute(params![at_ms, participant_id, append.contact_id])?;
+    }
+    if let Some((participant_id, at_ms)) = &append.participant_connected {
+        connection
+            .prepare_cached(PARTICIPANT_CONNECTED)?
             .execute(params![at_ms, participant_id, append.contact_id])?;
     }
     if let Some(at_ms) = append.end_contact_at {
@@ -328,6 +363,26 @@ fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
             connection
                 .prepare_cached(statement)?
                 .execute(params![at_ms, append.contact_id])?;
+        }
+        connection
+            .prepare_cached(DELETE_CONTACT_TIMERS)?
+            .execute(params![append.contact_id])?;
+    } else if let Some((name, timer)) = timer {
+        match &timer {
+            Some(timer) => connection.prepare_cached(PUT_TIMER)?.execute(params![
+                append.contact_id,
+                name,
+                timer.due_ms,
+                timer.data
+            ])?,
+            None => connection
+                .prepare_cached(DELETE_TIMER)?
+                .execute(params![append.contact_id, name])?,
+        };
+        if name == SESSION_TIMER {
+            connection
+                .prepare_cached(SET_PARTICIPANT_TIMERS)?
+                .execute(params![i64::from(timer.is_some()), append.contact_id])?;
         }
     }
     Ok(Appended::Written(written))

@@ -4,14 +4,16 @@
 //! ids (fresh uuids), so checks never see each other's rows even in a shared database, and no
 //! check assumes it is alone (lists are searched, not compared whole, where other rows may exist).
 
+use liaison_core::idle::{CustomParticipantRefusal, RoleTimers, SESSION_TIMER, TimerConfig};
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
     ParticipantRole, TokenKind, TokenRecord,
 };
 use liaison_store::{
-    Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat, PostgresStore, Replay,
-    SqliteStore, Store,
+    AddedParticipant, Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat,
+    NewCustomParticipant, PostgresStore, Replay, SqliteStore, Store, Timer, TimerEffect,
+    TimerUpdate,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -45,6 +47,12 @@ async fn suite(store: Arc<dyn Store>) {
     due_contacts_are_open_and_overdue_oldest_first(s).await;
     last_seqs_and_open_counts_follow_the_log(s).await;
     token_holders_come_with_their_participant_and_contact(s).await;
+    custom_participants_are_one_per_contact_and_never_beside_an_agent(s).await;
+    concurrent_custom_participants_are_added_once(&store).await;
+    timer_configs_are_stored_on_open_contacts_only(s).await;
+    timer_updates_read_modify_and_write_with_the_append(s).await;
+    concurrent_timer_updates_see_each_other(&store).await;
+    due_timers_are_claimed_once_until_their_lease_ends(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -225,6 +233,7 @@ fn new_chat(instance_id: &str) -> NewChat {
         display_name: "Ana".into(),
         joined_ms: T0,
         left_ms: None,
+        connected_ms: Some(T0),
     };
     NewChat {
         contact: Contact {
@@ -244,6 +253,14 @@ fn new_chat(instance_id: &str) -> NewChat {
             ended_ms: None,
             expires_ms: T0 + 25 * HOUR_MS,
             last_seq: 0,
+            timer_config: TimerConfig {
+                customer: RoleTimers {
+                    idle_minutes: Some(3),
+                    disconnect_minutes: None,
+                },
+                agent: RoleTimers::default(),
+            },
+            participant_timers: false,
         },
         customer_token: TokenRecord {
             hash: format!("hash-{}", fresh()),
@@ -702,6 +719,7 @@ async fn append_replays_a_client_token_without_writing(store: &dyn Store) {
                 }),
                 end_contact_at: Some(T0 + 3),
                 participant_left: Some((chat.customer.id.clone(), T0 + 3)),
+                ..Append::default()
             })
             .await
             .unwrap(),
@@ -1428,4 +1446,467 @@ async fn token_holders_come_with_their_participant_and_contact(store: &dyn Store
         "the holder shows the contact as it is now"
     );
     assert_eq!(holder.participant.left_ms, Some(T0 + 9));
+}
+
+/// A custom participant for `contact_id`, added at `at_ms`, not connected.
+fn new_bot(contact_id: &str, at_ms: i64) -> NewCustomParticipant {
+    let participant = Participant {
+        id: fresh(),
+        contact_id: contact_id.to_string(),
+        role: ParticipantRole::CustomBot,
+        display_name: "Bot".into(),
+        joined_ms: at_ms,
+        left_ms: None,
+        connected_ms: None,
+    };
+    NewCustomParticipant {
+        token: TokenRecord {
+            hash: format!("hash-{}", fresh()),
+            kind: TokenKind::Participant,
+            participant_id: participant.id.clone(),
+            contact_id: contact_id.to_string(),
+            expires_ms: None,
+        },
+        participant,
+        client_token: None,
+        connect_cutoff_ms: at_ms - 15_000,
+    }
+}
+
+async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |_| Vec::new()).await;
+    let id = chat.contact.id.clone();
+    let first = new_bot(&id, T0 + 1_000);
+    assert_eq!(
+        store.add_custom_participant(first.clone()).await.unwrap(),
+        AddedParticipant::Added
+    );
+    let holder = store
+        .token_holder(&first.token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holder.participant, first.participant);
+
+    // A second one is refused while the first may still connect.
+    let second = new_bot(&id, T0 + 2_000);
+    assert!(matches!(
+        store.add_custom_participant(second.clone()).await.unwrap(),
+        AddedParticipant::Refused(CustomParticipantRefusal::AlreadyHasOne(p)) if p.id == first.participant.id
+    ));
+    assert!(
+        store
+            .token_holder(&second.token.hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing written"
+    );
+
+    // Once the first one connects it keeps its place past the connection window.
+    let connected = Append {
+        contact_id: id.clone(),
+        items: vec![joined(&first.participant, T0 + 3_000)],
+        participant_connected: Some((first.participant.id.clone(), T0 + 3_000)),
+        ..Append::default()
+    };
+    assert!(matches!(
+        store.append(connected).await.unwrap(),
+        Appended::Written(_)
+    ));
+    let late = new_bot(&id, T0 + 60_000);
+    assert!(matches!(
+        store.add_custom_participant(late).await.unwrap(),
+        AddedParticipant::Refused(CustomParticipantRefusal::AlreadyHasOne(p))
+            if p.connected_ms == Some(T0 + 3_000)
+    ));
+
+    // A bot that never connected loses its place when its window closes.
+    let (chat, _) = start_chat(store, |_| Vec::new()).await;
+    let id = chat.contact.id.clone();
+    assert_eq!(
+        store
+            .add_custom_participant(new_bot(&id, T0))
+            .await
+            .unwrap(),
+        AddedParticipant::Added
+    );
+    let mut key_bot = new_bot(&id, T0 + 15_000);
+    key_bot.client_token = Some(ClientTokenKey {
+        scope: format!("CreateParticipant:{id}"),
+        token: "ct".into(),
+        request_hash: "h".into(),
+    });
+    assert_eq!(
+        store.add_custom_participant(key_bot.clone()).await.unwrap(),
+        AddedParticipant::Added
+    );
+    let retry = NewCustomParticipant {
+        participant: Participant {
+            id: fresh(),
+            ..key_bot.participant.clone()
+        },
+        ..key_bot.clone()
+    };
+    assert_eq!(
+        store.add_custom_participant(retry).await.unwrap(),
+        AddedParticipant::Replayed(Replay {
+            request_hash: "h".into(),
+            result: key_bot.participant.id.clone(),
+        })
+    );
+
+    // Never beside an agent, never in an ended chat.
+    let (mut chat, _) = start_chat(store, |_| Vec::new()).await;
+    chat.customer.id = fresh();
+    let agent = Participant {
+        role: ParticipantRole::Agent,
+        display_name: "Agent".into(),
+        ..chat.customer.clone()
+    };
+    let agent_bot = NewCustomParticipant {
+        participant: agent.clone(),
+        token: TokenRecord {
+            participant_id: agent.id.clone(),
+            hash: format!("hash-{}", fresh()),
+            ..chat.customer_token.clone()
+        },
+        client_token: None,
+        connect_cutoff_ms: T0,
+    };
+    // (The store adds whoever it is given; an agent stands in for the routing of a later issue.)
+    assert_eq!(
+        store.add_custom_participant(agent_bot).await.unwrap(),
+        AddedParticipant::Added
+    );
+    assert!(matches!(
+        store.add_custom_participant(new_bot(&chat.contact.id, T0 + 1)).await.unwrap(),
+        AddedParticipant::Refused(CustomParticipantRefusal::AgentPresent(p)) if p.id == agent.id
+    ));
+    let ended = Append {
+        contact_id: chat.contact.id.clone(),
+        end_contact_at: Some(T0 + 2),
+        ..Append::default()
+    };
+    store.append(ended).await.unwrap();
+    assert_eq!(
+        store
+            .add_custom_participant(new_bot(&chat.contact.id, T0 + 3))
+            .await
+            .unwrap(),
+        AddedParticipant::ContactClosed
+    );
+}
+
+async fn concurrent_custom_participants_are_added_once(store: &Arc<dyn Store>) {
+    let (chat, _) = start_chat(store.as_ref(), |_| Vec::new()).await;
+    let attempts = (0..8).map(|n| {
+        let store = store.clone();
+        let bot = new_bot(&chat.contact.id, T0 + n);
+        tokio::spawn(async move { store.add_custom_participant(bot).await.unwrap() })
+    });
+    let mut added = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            AddedParticipant::Added => added += 1,
+            AddedParticipant::Refused(CustomParticipantRefusal::AlreadyHasOne(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(added, 1);
+    let bots = store
+        .list_participants(&chat.contact.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.role == ParticipantRole::CustomBot)
+        .count();
+    assert_eq!(bots, 1);
+}
+
+async fn timer_configs_are_stored_on_open_contacts_only(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |_| Vec::new()).await;
+    let id = chat.contact.id.clone();
+    let stored = store.get_contact(&id).await.unwrap().unwrap();
+    assert_eq!(stored.timer_config, chat.contact.timer_config);
+    let config = TimerConfig {
+        customer: RoleTimers {
+            idle_minutes: Some(2),
+            disconnect_minutes: Some(480),
+        },
+        agent: RoleTimers {
+            idle_minutes: None,
+            disconnect_minutes: Some(5),
+        },
+    };
+    assert!(store.set_timer_config(&id, &config).await.unwrap());
+    assert_eq!(
+        store.get_contact(&id).await.unwrap().unwrap().timer_config,
+        config
+    );
+    store
+        .append(Append {
+            contact_id: id.clone(),
+            end_contact_at: Some(T0 + 1),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .set_timer_config(&id, &TimerConfig::default())
+            .await
+            .unwrap()
+    );
+    assert!(!store.set_timer_config(&fresh(), &config).await.unwrap());
+}
+
+/// A timer update that records what it was given and stores `next` under the session's name.
+fn session_update(
+    next: Option<(Option<i64>, &str)>,
+    extra_items: Vec<NewItem>,
+    seen: Arc<std::sync::Mutex<Vec<Option<Timer>>>>,
+) -> TimerUpdate {
+    let next = next.map(|(due_ms, data)| Timer {
+        name: SESSION_TIMER.into(),
+        due_ms,
+        data: data.to_string(),
+    });
+    TimerUpdate {
+        name: SESSION_TIMER.into(),
+        apply: Arc::new(move |stored| {
+            seen.lock().unwrap().push(stored.cloned());
+            TimerEffect {
+                timer: next.clone(),
+                items: extra_items.clone(),
+                participants_left: Vec::new(),
+            }
+        }),
+    }
+}
+
+async fn timer_updates_read_modify_and_write_with_the_append(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |c| vec![joined(c, T0)]).await;
+    let id = chat.contact.id.clone();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let put = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(
+            Some((Some(T0 + 500), "one")),
+            Vec::new(),
+            seen.clone(),
+        )),
+        ..Append::default()
+    };
+    assert!(
+        matches!(store.append(put).await.unwrap(), Appended::Written(items) if items.is_empty())
+    );
+    let contact = store.get_contact(&id).await.unwrap().unwrap();
+    assert!(
+        contact.participant_timers,
+        "the session flag follows the session timer"
+    );
+
+    // The update sees what is stored; its items follow the append's own.
+    let returned = joined(&chat.customer, T0 + 2);
+    let update = Append {
+        contact_id: id.clone(),
+        items: vec![message(&chat.customer, T0 + 2, "hi")],
+        timer: Some(session_update(
+            Some((None, "two")),
+            vec![returned.clone()],
+            seen.clone(),
+        )),
+        ..Append::default()
+    };
+    let written = match store.append(update).await.unwrap() {
+        Appended::Written(items) => items,
+        other => panic!("expected Written, got {other:?}"),
+    };
+    assert_eq!(seqs(&written), vec![2, 3]);
+    assert_eq!(written[1].item, returned);
+    assert_eq!(
+        seen.lock().unwrap()[1],
+        Some(Timer {
+            name: SESSION_TIMER.into(),
+            due_ms: Some(T0 + 500),
+            data: "one".into(),
+        })
+    );
+
+    // Deleting it clears the flag; the next update sees nothing.
+    let delete = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(None, Vec::new(), seen.clone())),
+        ..Append::default()
+    };
+    store.append(delete).await.unwrap();
+    assert!(
+        !store
+            .get_contact(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .participant_timers
+    );
+    let read = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(
+            Some((Some(T0 + 9), "three")),
+            Vec::new(),
+            seen.clone(),
+        )),
+        ..Append::default()
+    };
+    store.append(read).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[3], None);
+
+    // Ending the contact deletes its timers; a closed contact runs no update.
+    store
+        .append(Append {
+            contact_id: id.clone(),
+            end_contact_at: Some(T0 + 10),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    let contact = store.get_contact(&id).await.unwrap().unwrap();
+    assert!(!contact.participant_timers);
+    let claimed = store
+        .claim_due_timers(T0 + 1_000_000, T0 + 2_000_000, 1000)
+        .await
+        .unwrap();
+    assert!(!claimed.iter().any(|(contact_id, _)| *contact_id == id));
+    let late = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(
+            Some((Some(T0), "x")),
+            Vec::new(),
+            seen.clone(),
+        )),
+        ..Append::default()
+    };
+    assert_eq!(store.append(late).await.unwrap(), Appended::ContactClosed);
+}
+
+/// Concurrent read-modify-writes of one timer each see the previous one's result: a counter
+/// kept in the timer's data ends at the number of updates.
+async fn concurrent_timer_updates_see_each_other(store: &Arc<dyn Store>) {
+    let (chat, _) = start_chat(store.as_ref(), |_| Vec::new()).await;
+    let increment = TimerUpdate {
+        name: "counter".into(),
+        apply: Arc::new(|stored| {
+            let count: i64 = stored.map(|t| t.data.parse().unwrap()).unwrap_or(0);
+            TimerEffect {
+                timer: Some(Timer {
+                    name: "counter".into(),
+                    due_ms: None,
+                    data: (count + 1).to_string(),
+                }),
+                ..TimerEffect::default()
+            }
+        }),
+    };
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let append = Append {
+                contact_id: chat.contact.id.clone(),
+                timer: Some(increment.clone()),
+                ..Append::default()
+            };
+            tokio::spawn(async move { store.append(append).await.unwrap() })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let read = Append {
+        contact_id: chat.contact.id.clone(),
+        timer: Some(TimerUpdate {
+            name: "counter".into(),
+            ..session_update(None, Vec::new(), seen.clone())
+        }),
+        ..Append::default()
+    };
+    store.append(read).await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap()[0].as_ref().map(|t| t.data.as_str()),
+        Some("20")
+    );
+}
+
+async fn due_timers_are_claimed_once_until_their_lease_ends(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |_| Vec::new()).await;
+    let id = chat.contact.id.clone();
+    // Far in the future so other checks' timers are not in the way.
+    let due = 4_000_000_000_000;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let put = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(
+            Some((Some(due), "d")),
+            Vec::new(),
+            seen.clone(),
+        )),
+        ..Append::default()
+    };
+    store.append(put).await.unwrap();
+    let mine = |claimed: Vec<(String, String)>| {
+        claimed
+            .into_iter()
+            .filter(|(contact_id, _)| *contact_id == id)
+            .count()
+    };
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(due - 1, due + 10, 10_000)
+                .await
+                .unwrap()
+        ),
+        0,
+        "not due yet"
+    );
+    assert_eq!(
+        mine(store.claim_due_timers(due, due + 10, 10_000).await.unwrap()),
+        1
+    );
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(due + 5, due + 15, 10_000)
+                .await
+                .unwrap()
+        ),
+        0,
+        "leased"
+    );
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(due + 10, due + 20, 10_000)
+                .await
+                .unwrap()
+        ),
+        1,
+        "lease over"
+    );
+    // Rewriting the timer releases it.
+    let rewrite = Append {
+        contact_id: id.clone(),
+        timer: Some(session_update(Some((Some(due), "e")), Vec::new(), seen)),
+        ..Append::default()
+    };
+    store.append(rewrite).await.unwrap();
+    assert_eq!(
+        mine(
+            store
+                .claim_due_timers(due + 11, due + 30, 10_000)
+                .await
+                .unwrap()
+        ),
+        1
+    );
 }

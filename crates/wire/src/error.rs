@@ -12,6 +12,10 @@ pub enum ConnectError {
     /// 410: the contact exists no more (or never did) for the operation.
     ContactNotFound(String),
     DuplicateResource(String),
+    /// 409: the contact's state does not allow the operation now.
+    Conflict(String),
+    /// 402: a per-contact limit (such as one custom participant) is reached.
+    ServiceQuotaExceeded(String),
     LimitExceeded(String),
     Throttling(String),
     InternalService(String),
@@ -33,6 +37,8 @@ impl ConnectError {
             ConnectError::ResourceNotFound(_) => "ResourceNotFoundException",
             ConnectError::ContactNotFound(_) => "ContactNotFoundException",
             ConnectError::DuplicateResource(_) => "DuplicateResourceException",
+            ConnectError::Conflict(_) => "ConflictException",
+            ConnectError::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
             ConnectError::LimitExceeded(_) => "LimitExceededException",
             ConnectError::Throttling(_) => "ThrottlingException",
             ConnectError::InternalService(_) => "InternalServiceException",
@@ -46,7 +52,8 @@ impl ConnectError {
             ConnectError::InvalidRequest(_) | ConnectError::InvalidParameter(_) => 400,
             ConnectError::ResourceNotFound(_) | ConnectError::UnknownOperation(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
-            ConnectError::DuplicateResource(_) => 409,
+            ConnectError::DuplicateResource(_) | ConnectError::Conflict(_) => 409,
+            ConnectError::ServiceQuotaExceeded(_) => 402,
             ConnectError::LimitExceeded(_) | ConnectError::Throttling(_) => 429,
             ConnectError::InternalService(_) => 500,
             ConnectError::Authentication { status, .. } => *status,
@@ -60,6 +67,8 @@ impl ConnectError {
             | ConnectError::ResourceNotFound(m)
             | ConnectError::ContactNotFound(m)
             | ConnectError::DuplicateResource(m)
+            | ConnectError::Conflict(m)
+            | ConnectError::ServiceQuotaExceeded(m)
             | ConnectError::LimitExceeded(m)
             | ConnectError::Throttling(m)
             | ConnectError::InternalService(m)

@@ -1,5 +1,6 @@
 //! Connect API (SigV4) operations, one module each: request, response and handler side by side.
 
+pub mod create_participant;
 pub mod describe_contact;
 pub mod describe_contact_flow;
 pub mod describe_instance;
@@ -9,6 +10,7 @@ pub mod list_instances;
 pub mod start_chat_contact;
 pub mod stop_contact;
 pub mod update_contact_attributes;
+pub mod update_participant_role_config;
 
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;

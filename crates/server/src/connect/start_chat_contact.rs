@@ -158,6 +158,8 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ended_ms: None,
         expires_ms: now + minutes * state.config.timer_minute_ms,
         last_seq: 0,
+        timer_config: Default::default(),
+        participant_timers: false,
     };
     let customer = Participant {
         id: uuid::Uuid::new_v4().to_string(),
@@ -166,6 +168,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         display_name,
         joined_ms: now,
         left_ms: None,
+        connected_ms: Some(now),
     };
     let token = new_token();
     let mut items = vec![NewItem::new(

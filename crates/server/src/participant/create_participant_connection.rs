@@ -1,10 +1,13 @@
 use crate::auth::ParticipantCaller;
 use crate::error::{ApiError, OrInternal};
-use crate::participant::invalid;
+use crate::participant::{chat_ended, invalid};
 use crate::state::AppState;
 use crate::ws::{URL_LIFETIME_MS, socket_url};
-use liaison_core::{TokenKind, TokenRecord, format_iso_millis, hash_token, new_token};
-use liaison_wire::Api;
+use liaison_core::{
+    ParticipantRole, TokenKind, TokenRecord, format_iso_millis, hash_token, new_token,
+};
+use liaison_store::Appended;
+use liaison_wire::{Api, ParticipantError};
 use serde::{Deserialize, Serialize};
 
 /// A ConnectionToken lives one day, as the service documents.
@@ -42,7 +45,9 @@ struct ConnectionCredentials {
 }
 
 /// `POST /participant/connection` — trades the ParticipantToken for a WebSocket URL and a
-/// ConnectionToken. Callable any number of times; earlier ConnectionTokens stay valid.
+/// ConnectionToken. Callable any number of times; earlier ConnectionTokens stay valid. A custom
+/// participant must come within 15 seconds of CreateParticipant; with `ConnectParticipant` it
+/// joins the chat (`participant.joined`) and the chat timers start.
 pub async fn handle(
     state: &AppState,
     caller: &ParticipantCaller,
@@ -60,6 +65,20 @@ pub async fn handle(
         ));
     }
     let now = state.clock.now_ms();
+    let participant = &caller.participant;
+    let joining =
+        participant.role == ParticipantRole::CustomBot && participant.connected_ms.is_none();
+    if joining && now > participant.joined_ms + state.config.custom_participant_connect_ms() {
+        return Err(ParticipantError::ResourceNotFound {
+            message: format!(
+                "Custom participant {} did not connect within 15 seconds of CreateParticipant; add it again.",
+                participant.id
+            ),
+            resource_id: participant.id.clone(),
+            resource_type: "PARTICIPANT",
+        }
+        .into());
+    }
     let record = |kind, expires_ms| {
         let token = new_token();
         let stored = TokenRecord {
@@ -101,6 +120,15 @@ pub async fn handle(
             .insert_tokens(&stored)
             .await
             .or_internal(Api::Participant)?;
+    }
+    if joining && request.connect_participant == Some(true) {
+        let outcome = state
+            .connect_participant(&caller.contact.id, participant)
+            .await
+            .or_internal(Api::Participant)?;
+        if matches!(outcome, Appended::ContactClosed) {
+            return Err(chat_ended());
+        }
     }
     Ok(response)
 }

@@ -2,9 +2,8 @@ use crate::auth::ParticipantCaller;
 use crate::error::{ApiError, OrInternal};
 use crate::participant::chat_ended;
 use crate::state::AppState;
-use liaison_core::content::EVENT_PARTICIPANT_LEFT;
-use liaison_core::{ItemType, NewItem, ParticipantRole};
-use liaison_store::{Append, Appended};
+use liaison_core::ParticipantRole;
+use liaison_store::Appended;
 use liaison_wire::Api;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +14,8 @@ pub struct Request {}
 pub struct Response {}
 
 /// `POST /participant/disconnect` — the caller leaves. A customer leaving ends the chat
-/// (`participant.left`, then `chat.ended`); anyone else just leaves it. Afterwards the caller's
+/// (`participant.left`, then `chat.ended`); anyone else just leaves it (a custom participant
+/// leaving stops the chat timers its joining started). Afterwards the caller's
 /// tokens are refused with 403.
 pub async fn handle(
     state: &AppState,
@@ -26,20 +26,7 @@ pub async fn handle(
     let outcome = if participant.role == ParticipantRole::Customer {
         state.end_chat(&caller.contact.id, Some(participant)).await
     } else {
-        let now = state.clock.now_ms();
-        state
-            .append(Append {
-                contact_id: caller.contact.id.clone(),
-                items: vec![NewItem::new(
-                    ItemType::Event,
-                    EVENT_PARTICIPANT_LEFT,
-                    Some(participant),
-                    now,
-                )],
-                participant_left: Some((participant.id.clone(), now)),
-                ..Append::default()
-            })
-            .await
+        state.leave(&caller.contact, participant).await
     };
     match outcome.or_internal(Api::Participant)? {
         Appended::ContactClosed => Err(chat_ended()),

@@ -71,12 +71,16 @@ pub async fn handle(
     )
     .with_content(request.content);
     let outcome = state
-        .append(Append {
-            contact_id: caller.contact.id.clone(),
-            items: vec![item],
-            client_token: client_token.clone(),
-            ..Append::default()
-        })
+        .append_message(
+            Append {
+                contact_id: caller.contact.id.clone(),
+                items: vec![item],
+                client_token: client_token.clone(),
+                ..Append::default()
+            },
+            &caller.contact,
+            &caller.participant,
+        )
         .await
         .or_internal(Api::Participant)?;
     let written = match outcome {

@@ -24,6 +24,8 @@ pub const SECRET_KEY: &str = "test-secret-key";
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
+    /// The running server's state, for what only the process itself can observe.
+    pub state: liaison_server::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -47,8 +49,9 @@ impl TestServer {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let (sender, receiver) = oneshot::channel::<()>();
+        let served = state.clone();
         let task = tokio::spawn(async move {
-            liaison_server::serve(listener, state, async {
+            liaison_server::serve(listener, served, async {
                 let _ = receiver.await;
             })
             .await
@@ -57,6 +60,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{address}"),
             http: reqwest::Client::new(),
+            state,
             shutdown: Some(sender),
             task: Some(task),
         }
