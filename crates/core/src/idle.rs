@@ -134,6 +134,15 @@ pub enum Expiry {
     AutoDisconnect { watch: Watch, at_ms: i64 },
 }
 
+impl Expiry {
+    /// The deadline that expired.
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Expiry::Idle { at_ms, .. } | Expiry::AutoDisconnect { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
 /// The timers of one customer / agent or customer / custom-participant pairing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdleSession {

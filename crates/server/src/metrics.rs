@@ -11,16 +11,78 @@ use std::time::Duration;
 const WRITE_BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
+/// Upper bounds (seconds) of the timer lateness histogram.
+const LATENESS_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 2.5];
 
-#[derive(Default)]
+/// A cumulative histogram of durations.
+struct Histogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(self.bounds) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bucket, bound) in self.buckets.iter().zip(self.bounds) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 pub struct Metrics {
     /// (api, operation, outcome code) → count; outcome is `OK` or the AWS error code.
     requests: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     pub open_sockets: AtomicI64,
     pub armed_timers: AtomicI64,
-    write_buckets: [AtomicU64; WRITE_BUCKETS.len()],
-    write_count: AtomicU64,
-    write_micros: AtomicU64,
+    writes: Histogram,
+    timer_lateness: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: Mutex::default(),
+            open_sockets: AtomicI64::new(0),
+            armed_timers: AtomicI64::new(0),
+            writes: Histogram::new(&WRITE_BUCKETS),
+            timer_lateness: Histogram::new(&LATENESS_BUCKETS),
+        }
+    }
 }
 
 impl Metrics {
@@ -30,15 +92,12 @@ impl Metrics {
     }
 
     pub fn observe_write(&self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        for (bucket, bound) in self.write_buckets.iter().zip(WRITE_BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.write_count.fetch_add(1, Ordering::Relaxed);
-        self.write_micros
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.writes.observe(took);
+    }
+
+    /// How long after its deadline a chat timer's effect was committed.
+    pub fn observe_timer_lateness(&self, late: Duration) {
+        self.timer_lateness.observe(late);
     }
 
     /// The exposition text; `active_chats` is read from the store by the caller.
@@ -82,26 +141,16 @@ impl Metrics {
                 );
             }
         }
-        let name = "liaison_store_write_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time to durably write chat items.\n# TYPE {name} histogram"
+        self.writes.render(
+            &mut out,
+            "liaison_store_write_duration_seconds",
+            "Time to durably write chat items.",
         );
-        for (bucket, bound) in self.write_buckets.iter().zip(WRITE_BUCKETS) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.write_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.write_micros.load(Ordering::Relaxed) as f64 / 1e6
+        self.timer_lateness.render(
+            &mut out,
+            "liaison_timer_lateness_seconds",
+            "Time from a chat timer's deadline to the commit of what it did.",
         );
-        let _ = writeln!(out, "{name}_count {count}");
         out
     }
 }
@@ -128,5 +177,9 @@ mod tests {
         assert!(text.contains("liaison_store_write_duration_seconds_bucket{le=\"0.001\"} 1"));
         assert!(text.contains("liaison_store_write_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("liaison_store_write_duration_seconds_count 2"));
+        metrics.observe_timer_lateness(Duration::from_millis(3));
+        let text = metrics.render(None);
+        assert!(text.contains("liaison_timer_lateness_seconds_bucket{le=\"0.0025\"} 0"));
+        assert!(text.contains("liaison_timer_lateness_seconds_bucket{le=\"0.005\"} 1"));
     }
 }

@@ -410,6 +410,8 @@ impl AppState {
             }
         };
         let id = contact_id.to_string();
+        let deadlines = Arc::new(Mutex::new(Vec::new()));
+        let fired = deadlines.clone();
         let outcome = self
             .append_with_session(
                 Append {
@@ -423,6 +425,8 @@ impl AppState {
                         return (None, change);
                     };
                     let expired = session.expire(now);
+                    *fired.lock().unwrap_or_else(|p| p.into_inner()) =
+                        expired.iter().map(Expiry::at_ms).collect();
                     for expiry in &expired {
                         match expiry {
                             Expiry::Idle { watch, .. } => change.items.push(transient_event(
@@ -454,9 +458,16 @@ impl AppState {
             )
             .await;
         match outcome {
-            Ok((_, removed)) => {
+            Ok((Appended::Written(_), removed)) => {
+                let committed = self.clock.now_ms();
+                for deadline in deadlines.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                    let late = (committed - deadline).max(0) as u64;
+                    self.metrics
+                        .observe_timer_lateness(std::time::Duration::from_millis(late));
+                }
                 self.announce_removals(contact_id, &removed, RemovalCause::AutoDisconnect)
             }
+            Ok(_) => {}
             Err(error) => {
                 tracing::error!(%error, contact_id, "could not fire chat timers; the sweep retries");
             }
