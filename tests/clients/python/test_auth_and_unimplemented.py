@@ -129,14 +129,6 @@ def _assert_not_implemented(call, operation: str):
     assert resp["ResponseMetadata"].get("RequestId"), resp
 
 
-def test_create_participant_not_implemented(connect1, instance_id, flow_id):
-    cid = connect1.start_chat_contact(InstanceId=instance_id, ContactFlowId=flow_id,
-                                      ParticipantDetails={"DisplayName": "D"})["ContactId"]
-    _assert_not_implemented(lambda: connect1.create_participant(
-        InstanceId=instance_id, ContactId=cid,
-        ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}), "CreateParticipant")
-
-
 def test_connect_describe_view_not_implemented(connect1, instance_id):
     _assert_not_implemented(lambda: connect1.describe_view(InstanceId=instance_id, ViewId="some-view"),
                             "DescribeView")

@@ -52,7 +52,9 @@ function tail(file, lines = 40) {
   }
 }
 
-async function startServer(name) {
+// options.timerMinuteMs: how long one minute of the chat timers lasts (LIAISON_TIMER_MINUTE_MS;
+// default 100). Custom participants get 15 such seconds to connect.
+async function startServer(name, { timerMinuteMs = 100 } = {}) {
   const bin = liaisonBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`liaison binary not found at ${bin}; build it with \`cargo build -p liaison\` or set LIAISON_BIN`);
@@ -70,7 +72,7 @@ async function startServer(name) {
       ...process.env,
       LIAISON_ACCESS_KEY_ID: credentials.accessKeyId,
       LIAISON_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      LIAISON_TIMER_MINUTE_MS: '100',
+      LIAISON_TIMER_MINUTE_MS: String(timerMinuteMs),
     },
     stdio: ['ignore', fd, fd],
   });
