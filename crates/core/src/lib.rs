@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod clock;
 pub mod content;
+pub mod flow;
 pub mod idle;
 pub mod token;
 pub mod transcript;

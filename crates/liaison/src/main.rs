@@ -42,6 +42,22 @@ enum Command {
     },
     /// Print every operation of both AWS models and whether Liaison implements it.
     Operations,
+    /// Work with exported Amazon Connect flows (Flow language JSON) offline.
+    Flow {
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlowCommand {
+    /// Check flow files as CreateContactFlow would: prints each problem with its block; blocks
+    /// Liaison does not run are warnings. Exits 1 when a file has errors.
+    Validate {
+        /// Exported flow JSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +67,9 @@ fn main() -> ExitCode {
             print_operations();
             ExitCode::SUCCESS
         }
+        Command::Flow {
+            command: FlowCommand::Validate { files },
+        } => validate_flows(&files),
         Command::Serve {
             listen,
             data,
@@ -163,6 +182,51 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// `liaison flow validate FILE…`.
+fn validate_flows(files: &[PathBuf]) -> ExitCode {
+    use liaison_core::flow::{ProblemKind, validate};
+    let mut failed = false;
+    for file in files {
+        let content = match std::fs::read_to_string(file) {
+            Ok(content) => content,
+            Err(error) => {
+                println!("{}: cannot read: {error}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        let validation = validate(&content);
+        let errors = validation
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Invalid)
+            .count();
+        let warnings = validation.problems.len() - errors;
+        println!(
+            "{}: {}",
+            file.display(),
+            match (errors, warnings) {
+                (0, 0) => "ok".to_string(),
+                (0, w) => format!("ok, {w} block(s) Liaison does not run"),
+                (e, w) => format!("{e} error(s), {w} block(s) Liaison does not run"),
+            }
+        );
+        for problem in &validation.problems {
+            let label = match problem.kind {
+                ProblemKind::Invalid => "error",
+                ProblemKind::Unsupported => "warning",
+            };
+            println!("  {label}: {problem}");
+        }
+        failed |= errors > 0;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn print_operations() {

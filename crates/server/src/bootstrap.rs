@@ -1,5 +1,6 @@
-//! What exists after the first start: a default instance with a queue and a chat flow, so a
-//! fresh Liaison answers `ListInstances` and can start a chat straight away.
+//! What exists after the first start: a default instance with a queue and the built-in flows
+//! (inbound chat, customer queue, disconnect), so a fresh Liaison answers `ListInstances` and can
+//! start a chat straight away.
 
 use liaison_core::{Clock, Flow, Instance};
 use liaison_store::{Store, StoreError};
@@ -7,6 +8,90 @@ use liaison_store::{Store, StoreError};
 pub const DEFAULT_INSTANCE_ALIAS: &str = "liaison";
 pub const DEFAULT_QUEUE_NAME: &str = "BasicQueue";
 pub const DEFAULT_FLOW_NAME: &str = "Default chat flow";
+pub const DEFAULT_CUSTOMER_QUEUE_FLOW_NAME: &str = "Default customer queue";
+pub const DEFAULT_DISCONNECT_FLOW_NAME: &str = "Default disconnect flow";
+
+/// The default customer-queue flow: a word on entering the queue, then a reminder every five
+/// minutes while the chat waits.
+fn customer_queue_flow_content() -> String {
+    serde_json::json!({
+        "Version": "2019-10-30",
+        "StartAction": "welcome",
+        "Metadata": {"name": DEFAULT_CUSTOMER_QUEUE_FLOW_NAME, "type": "customerQueue"},
+        "Actions": [
+            {
+                "Identifier": "welcome",
+                "Type": "MessageParticipant",
+                "Parameters": {"Text": "You are in the queue. The next available agent will answer you here."},
+                "Transitions": {"NextAction": "wait", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}
+            },
+            {
+                "Identifier": "wait",
+                "Type": "Wait",
+                "Parameters": {"TimeLimitSeconds": "300"},
+                "Transitions": {
+                    "Conditions": [{"NextAction": "reminder", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}}],
+                    "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]
+                }
+            },
+            {
+                "Identifier": "reminder",
+                "Type": "MessageParticipant",
+                "Parameters": {"Text": "Thanks for waiting. An agent will be with you as soon as possible."},
+                "Transitions": {"NextAction": "wait", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}
+            },
+            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
+        ]
+    })
+    .to_string()
+}
+
+/// The default disconnect flow (for the `CustomerRemaining` hook): tell the customer the agent
+/// left; a message within 15 minutes queues the chat again, silence ends it.
+fn disconnect_flow_content() -> String {
+    serde_json::json!({
+        "Version": "2019-10-30",
+        "StartAction": "agent-left",
+        "Metadata": {"name": DEFAULT_DISCONNECT_FLOW_NAME, "type": "contactFlow"},
+        "Actions": [
+            {
+                "Identifier": "agent-left",
+                "Type": "MessageParticipant",
+                "Parameters": {"Text": "The agent has left the chat. Send a message if you still need help."},
+                "Transitions": {"NextAction": "wait", "Errors": [{"NextAction": "goodbye", "ErrorType": "NoMatchingError"}]}
+            },
+            {
+                "Identifier": "wait",
+                "Type": "Wait",
+                "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+                "Transitions": {
+                    "Conditions": [
+                        {"NextAction": "requeue", "Condition": {"Operator": "Equals", "Operands": ["CustomerReturned"]}},
+                        {"NextAction": "goodbye", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}}
+                    ],
+                    "Errors": [{"NextAction": "goodbye", "ErrorType": "NoMatchingError"}]
+                }
+            },
+            {
+                "Identifier": "requeue",
+                "Type": "TransferContactToQueue",
+                "Parameters": {},
+                "Transitions": {"Errors": [
+                    {"NextAction": "goodbye", "ErrorType": "QueueAtCapacity"},
+                    {"NextAction": "goodbye", "ErrorType": "NoMatchingError"}
+                ]}
+            },
+            {
+                "Identifier": "goodbye",
+                "Type": "MessageParticipant",
+                "Parameters": {"Text": "Thanks for chatting with us. Goodbye."},
+                "Transitions": {"NextAction": "disconnect", "Errors": [{"NextAction": "disconnect", "ErrorType": "NoMatchingError"}]}
+            },
+            {"Identifier": "disconnect", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    })
+    .to_string()
+}
 
 /// The default inbound chat flow: greet, queue on `BasicQueue`, disconnect on error.
 fn default_flow_content(queue_id: &str) -> String {
@@ -42,21 +127,80 @@ fn default_flow_content(queue_id: &str) -> String {
     .to_string()
 }
 
-/// Creates the default instance, queue and flow unless an instance exists already.
+/// Creates the default instance, queue and chat flow unless an instance exists already, and
+/// adds any built-in flow the default instance is missing (installations older than it).
 pub async fn ensure_defaults(store: &dyn Store, clock: &dyn Clock) -> Result<(), StoreError> {
-    if !store.list_instances().await?.is_empty() {
-        return Ok(());
-    }
     let now = clock.now_ms();
+    let instance = match store
+        .list_instances()
+        .await?
+        .into_iter()
+        .find(|i| i.alias == DEFAULT_INSTANCE_ALIAS)
+    {
+        Some(instance) => instance,
+        None => match create_default_instance(store, now).await? {
+            Some(instance) => instance,
+            None => return Ok(()),
+        },
+    };
+    let built_in = [
+        (
+            DEFAULT_CUSTOMER_QUEUE_FLOW_NAME,
+            "CUSTOMER_QUEUE",
+            "Runs while a chat waits in a queue: a welcome, then a reminder every five minutes.",
+            customer_queue_flow_content(),
+        ),
+        (
+            DEFAULT_DISCONNECT_FLOW_NAME,
+            "CONTACT_FLOW",
+            "For the CustomerRemaining hook: the customer may ask again within 15 minutes, else the chat ends.",
+            disconnect_flow_content(),
+        ),
+    ];
+    let existing = store.list_flows(&instance.id).await?;
+    for (name, flow_type, description, content) in built_in {
+        if existing.iter().any(|flow| flow.name == name) {
+            continue;
+        }
+        let flow = Flow {
+            id: uuid::Uuid::new_v4().to_string(),
+            instance_id: instance.id.clone(),
+            name: name.into(),
+            flow_type: flow_type.into(),
+            state: "ACTIVE".into(),
+            status: "PUBLISHED".into(),
+            description: description.into(),
+            content,
+            modified_ms: now,
+        };
+        // Another node of the cluster may add it at the same moment; names are unique.
+        if let Err(error) = store.insert_flow(&flow).await
+            && !store
+                .list_flows(&instance.id)
+                .await?
+                .iter()
+                .any(|f| f.name == name)
+        {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// The default instance with its queue and chat flow; `None` when another node created an
+/// instance at the same moment (it creates the rest).
+async fn create_default_instance(
+    store: &dyn Store,
+    now: i64,
+) -> Result<Option<Instance>, StoreError> {
     let instance = Instance {
         id: uuid::Uuid::new_v4().to_string(),
         alias: DEFAULT_INSTANCE_ALIAS.into(),
         created_ms: now,
     };
     if let Err(error) = store.insert_instance(&instance).await {
-        // Another node of the cluster may have created the defaults at the same moment.
         if !store.list_instances().await?.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         return Err(error);
     }
@@ -84,5 +228,22 @@ pub async fn ensure_defaults(store: &dyn Store, clock: &dyn Clock) -> Result<(),
         })
         .await?;
     tracing::info!(instance_id = %instance.id, "created the default instance, queue and chat flow");
-    Ok(())
+    Ok(Some(instance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_flows_are_free_of_problems() {
+        for content in [
+            default_flow_content("queue-id"),
+            customer_queue_flow_content(),
+            disconnect_flow_content(),
+        ] {
+            let validation = liaison_core::flow::validate(&content);
+            assert!(validation.is_clean(), "{:?}", validation.problems);
+        }
+    }
 }

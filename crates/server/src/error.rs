@@ -52,9 +52,9 @@ impl ApiError {
         self.parts().0
     }
 
-    fn parts(&self) -> (&'static str, u16, &str, Vec<(&'static str, String)>) {
+    fn parts(&self) -> (&'static str, u16, &str, Vec<(&'static str, Value)>) {
         match self {
-            ApiError::Connect(e) => (e.code(), e.status(), e.message(), Vec::new()),
+            ApiError::Connect(e) => (e.code(), e.status(), e.message(), e.extra_members()),
             ApiError::Participant(e) => (e.code(), e.status(), e.message(), e.extra_members()),
         }
     }
@@ -73,7 +73,7 @@ impl IntoResponse for ApiError {
         body.insert("Message".into(), Value::String(message.into()));
         body.insert("message".into(), Value::String(message.into()));
         for (key, value) in extra {
-            body.insert(key.into(), Value::String(value));
+            body.insert(key.into(), value);
         }
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(Value::Object(body))).into_response();

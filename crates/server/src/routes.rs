@@ -76,6 +76,15 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Connect, "UpdateContactAttributes") => {
             connect_op!(connect::update_contact_attributes)
         }
+        (Api::Connect, "CreateContactFlow") => connect_op!(connect::create_contact_flow),
+        (Api::Connect, "UpdateContactFlowContent") => {
+            connect_op!(connect::update_contact_flow_content)
+        }
+        (Api::Connect, "UpdateContactFlowName") => connect_op!(connect::update_contact_flow_name),
+        (Api::Connect, "UpdateContactFlowMetadata") => {
+            connect_op!(connect::update_contact_flow_metadata)
+        }
+        (Api::Connect, "DeleteContactFlow") => connect_op!(connect::delete_contact_flow),
         (Api::Connect, "CreateParticipant") => connect_op!(connect::create_participant),
         (Api::Connect, "UpdateParticipantRoleConfig") => {
             connect_op!(connect::update_participant_role_config)

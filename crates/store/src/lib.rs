@@ -211,6 +211,10 @@ pub trait Store: Send + Sync + 'static {
     /// Flows of an instance, ordered by name.
     async fn list_flows(&self, instance_id: &str) -> Result<Vec<Flow>>;
     async fn get_flow(&self, instance_id: &str, flow_id: &str) -> Result<Option<Flow>>;
+    /// Replaces a flow's fields (found by instance and id); `false` when there is no such flow.
+    async fn update_flow(&self, flow: &Flow) -> Result<bool>;
+    /// `false` when there was no such flow.
+    async fn delete_flow(&self, instance_id: &str, flow_id: &str) -> Result<bool>;
 
     /// Records a queue (`id`, `name`, `description`) of an instance.
     async fn insert_queue(

@@ -15,7 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 3] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "chat core",
@@ -30,6 +30,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 3] = [
         4,
         "custom participants and timers",
         include_str!("../migrations/0004_custom_participants_and_timers.sql"),
+    ),
+    (
+        5,
+        "unique flow names",
+        include_str!("../migrations/0005_unique_flow_names.sql"),
     ),
 ];
 
@@ -351,6 +356,36 @@ macro_rules! chat_store {
                 .execute(&self.writer)
                 .await?;
                 Ok(())
+            }
+
+            async fn update_flow(&self, flow: &Flow) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE flows SET name = $1, flow_type = $2, state = $3, status = $4, \
+                     description = $5, content = $6, modified_ms = $7 WHERE instance_id = $8 AND id = $9",
+                )
+                .bind(&flow.name)
+                .bind(&flow.flow_type)
+                .bind(&flow.state)
+                .bind(&flow.status)
+                .bind(&flow.description)
+                .bind(&flow.content)
+                .bind(flow.modified_ms)
+                .bind(&flow.instance_id)
+                .bind(&flow.id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn delete_flow(&self, instance_id: &str, flow_id: &str) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM flows WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(flow_id)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
             }
 
             async fn list_flows(&self, instance_id: &str) -> Result<Vec<Flow>> {

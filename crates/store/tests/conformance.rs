@@ -423,6 +423,38 @@ async fn flows_are_listed_by_name_and_scoped_to_their_instance(store: &dyn Store
     assert_eq!(store.get_flow(&two.id, &alpha.id).await.unwrap(), None);
     assert_eq!(store.get_flow(&one.id, &other.id).await.unwrap(), None);
     assert_eq!(store.get_flow(&one.id, &fresh()).await.unwrap(), None);
+
+    // Names are unique within an instance.
+    assert!(
+        store
+            .insert_flow(&flow(&one, "Alpha", T0 + 5))
+            .await
+            .is_err()
+    );
+    let renamed = Flow {
+        name: "Delta".into(),
+        status: "SAVED".into(),
+        content: "{}".into(),
+        modified_ms: T0 + 6,
+        ..alpha.clone()
+    };
+    assert!(store.update_flow(&renamed).await.unwrap());
+    assert_eq!(
+        store.get_flow(&one.id, &alpha.id).await.unwrap(),
+        Some(renamed)
+    );
+    let elsewhere = Flow {
+        instance_id: two.id.clone(),
+        ..bravo.clone()
+    };
+    assert!(
+        !store.update_flow(&elsewhere).await.unwrap(),
+        "scoped to its instance"
+    );
+    assert!(!store.delete_flow(&two.id, &bravo.id).await.unwrap());
+    assert!(store.delete_flow(&one.id, &bravo.id).await.unwrap());
+    assert_eq!(store.get_flow(&one.id, &bravo.id).await.unwrap(), None);
+    assert!(!store.delete_flow(&one.id, &bravo.id).await.unwrap());
 }
 
 async fn queues_are_inserted_and_their_names_listed(store: &dyn Store) {

@@ -21,6 +21,10 @@ pub enum ConnectError {
     InternalService(String),
     /// No operation matches the request's method and path.
     UnknownOperation(String),
+    /// The flow content has problems; each names the block and the fault.
+    InvalidContactFlow {
+        problems: Vec<String>,
+    },
     /// A SigV4 failure, with the code and status AWS's front door uses for it.
     Authentication {
         code: &'static str,
@@ -43,13 +47,16 @@ impl ConnectError {
             ConnectError::Throttling(_) => "ThrottlingException",
             ConnectError::InternalService(_) => "InternalServiceException",
             ConnectError::UnknownOperation(_) => "UnknownOperationException",
+            ConnectError::InvalidContactFlow { .. } => "InvalidContactFlowException",
             ConnectError::Authentication { code, .. } => code,
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            ConnectError::InvalidRequest(_) | ConnectError::InvalidParameter(_) => 400,
+            ConnectError::InvalidRequest(_)
+            | ConnectError::InvalidParameter(_)
+            | ConnectError::InvalidContactFlow { .. } => 400,
             ConnectError::ResourceNotFound(_) | ConnectError::UnknownOperation(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::DuplicateResource(_) | ConnectError::Conflict(_) => 409,
@@ -74,6 +81,23 @@ impl ConnectError {
             | ConnectError::InternalService(m)
             | ConnectError::UnknownOperation(m) => m,
             ConnectError::Authentication { message, .. } => message,
+            ConnectError::InvalidContactFlow { .. } => {
+                "The flow content is not valid; see problems."
+            }
+        }
+    }
+
+    /// Modeled members beyond the message that the body must carry.
+    pub fn extra_members(&self) -> Vec<(&'static str, serde_json::Value)> {
+        match self {
+            ConnectError::InvalidContactFlow { problems } => vec![(
+                "problems",
+                problems
+                    .iter()
+                    .map(|message| serde_json::json!({ "message": message }))
+                    .collect(),
+            )],
+            _ => Vec::new(),
         }
     }
 }
@@ -132,15 +156,15 @@ impl ParticipantError {
     }
 
     /// Modeled members beyond `Message` that the body must carry.
-    pub fn extra_members(&self) -> Vec<(&'static str, String)> {
+    pub fn extra_members(&self) -> Vec<(&'static str, serde_json::Value)> {
         match self {
             ParticipantError::ResourceNotFound {
                 resource_id,
                 resource_type,
                 ..
             } => vec![
-                ("ResourceId", resource_id.clone()),
-                ("ResourceType", resource_type.to_string()),
+                ("ResourceId", resource_id.clone().into()),
+                ("ResourceType", resource_type.to_string().into()),
             ],
             _ => Vec::new(),
         }

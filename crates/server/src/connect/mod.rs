@@ -1,6 +1,8 @@
 //! Connect API (SigV4) operations, one module each: request, response and handler side by side.
 
+pub mod create_contact_flow;
 pub mod create_participant;
+pub mod delete_contact_flow;
 pub mod describe_contact;
 pub mod describe_contact_flow;
 pub mod describe_instance;
@@ -10,6 +12,9 @@ pub mod list_instances;
 pub mod start_chat_contact;
 pub mod stop_contact;
 pub mod update_contact_attributes;
+pub mod update_contact_flow_content;
+pub mod update_contact_flow_metadata;
+pub mod update_contact_flow_name;
 pub mod update_participant_role_config;
 
 use crate::error::{ApiError, OrInternal};
@@ -101,6 +106,56 @@ pub async fn find_flow<'a>(
             ConnectError::ResourceNotFound(format!("Contact flow {flow_ref} not found.")).into(),
         ),
     }
+}
+
+/// Most problems `InvalidContactFlowException` lists (the model's limit).
+const MAX_PROBLEMS: usize = 50;
+
+/// Checks flow content for storing with `status`: a published flow must have no problem at all;
+/// a saved one may contain action types Liaison does not run.
+pub fn check_flow_content(content: &str, status: &str) -> Result<(), ApiError> {
+    let validation = liaison_core::flow::validate(content);
+    let acceptable = if status == "SAVED" {
+        validation.is_runnable()
+    } else {
+        validation.is_clean()
+    };
+    if acceptable {
+        return Ok(());
+    }
+    Err(ConnectError::InvalidContactFlow {
+        problems: validation
+            .problems
+            .iter()
+            .take(MAX_PROBLEMS)
+            .map(ToString::to_string)
+            .collect(),
+    }
+    .into())
+}
+
+/// Refuses a flow name another flow of the instance has (`except`: the flow being renamed).
+pub async fn check_flow_name_free(
+    state: &AppState,
+    instance_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    let flows = state
+        .store
+        .list_flows(instance_id)
+        .await
+        .or_internal(Api::Connect)?;
+    if flows
+        .iter()
+        .any(|flow| flow.name == name && Some(flow.id.as_str()) != except)
+    {
+        return Err(ConnectError::DuplicateResource(format!(
+            "A contact flow named '{name}' already exists in this instance."
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// A contact of the instance; `None` when there is no such contact there.
