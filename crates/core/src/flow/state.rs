@@ -1,0 +1,116 @@
+//! A flow run as it is stored with its contact, so any node can resume it after a restart.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The name of a contact's flow run among its stored timers.
+pub const FLOW_TIMER: &str = "flow";
+
+/// Where a run stands and what it has gathered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowState {
+    pub flow_id: String,
+    /// The action the run is at: about to run, or waiting in.
+    pub at: String,
+    /// What the action at `at` waits for; `None` while the run is moving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
+    /// How the contact segment started (`API`, `DISCONNECT`, `TRANSFER`, …), for
+    /// `$.InitiationMethod`.
+    pub initiation_method: String,
+    #[serde(default)]
+    pub flow_attributes: BTreeMap<String, String>,
+    /// `$.External`: the last Lambda result.
+    #[serde(default)]
+    pub external: Value,
+    /// `$.Views`: the last ShowView's `Action` and `ViewResultData`.
+    #[serde(default)]
+    pub views: Value,
+    /// `$.Metrics`: the last GetMetricData.
+    #[serde(default)]
+    pub metrics: Value,
+    /// `$.StoredCustomerInput`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_input: Option<String>,
+    /// Loop counters by Loop action.
+    #[serde(default)]
+    pub loops: BTreeMap<String, u32>,
+    /// The most recent Loop count, for `$.LoopCounter`.
+    #[serde(default)]
+    pub last_loop_count: u32,
+    /// `UpdateFlowLoggingBehavior`.
+    #[serde(default)]
+    pub logging: bool,
+    /// The working queue (`UpdateContactTargetQueue`), as the flow named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Event hooks (`UpdateContactEventHooks`): hook name → flow id or ARN.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, String>,
+}
+
+/// What a suspended action waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// When it gives up (epoch ms); `None`: no time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<i64>,
+    /// The events that end the wait early.
+    #[serde(default)]
+    pub events: Vec<WaitEvent>,
+}
+
+/// Something a waiting flow can be woken by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitEvent {
+    /// The customer sent a message (Wait `CustomerReturned`).
+    CustomerReturned,
+    /// The custom bot participant left (Wait `BotParticipantDisconnected`).
+    BotParticipantDisconnected,
+    /// The customer answered a GetParticipantInput prompt.
+    CustomerInput,
+    /// The agent answered a ShowView.
+    ViewResult,
+    /// A driver performed the action's effect and reports back.
+    EffectDone,
+}
+
+impl FlowState {
+    /// A run about to start `flow_id` at `start_action`.
+    pub fn new(flow_id: &str, start_action: &str, initiation_method: &str) -> Self {
+        FlowState {
+            flow_id: flow_id.to_string(),
+            at: start_action.to_string(),
+            waiting: None,
+            initiation_method: initiation_method.to_string(),
+            flow_attributes: BTreeMap::new(),
+            external: Value::Null,
+            views: Value::Null,
+            metrics: Value::Null,
+            stored_input: None,
+            loops: BTreeMap::new(),
+            last_loop_count: 0,
+            logging: false,
+            queue: None,
+            hooks: BTreeMap::new(),
+        }
+    }
+
+    /// Continues in another flow (TransferToFlow): flow-scoped values do not carry over.
+    pub fn transfer(&mut self, flow_id: &str, start_action: &str) {
+        self.flow_id = flow_id.to_string();
+        self.at = start_action.to_string();
+        self.waiting = None;
+        self.flow_attributes.clear();
+        self.external = Value::Null;
+        self.loops.clear();
+    }
+
+    /// Whether the run waits for `event`.
+    pub fn waits_for(&self, event: WaitEvent) -> bool {
+        self.waiting
+            .as_ref()
+            .is_some_and(|waiting| waiting.events.contains(&event))
+    }
+}
