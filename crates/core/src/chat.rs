@@ -60,8 +60,9 @@ pub struct Contact {
     pub last_seq: i64,
     /// Chat timers as `UpdateParticipantRoleConfig` last set them.
     pub timer_config: crate::idle::TimerConfig,
-    /// Whether an idle session (participant timers) is running, so messages must reset it.
-    pub participant_timers: bool,
+    /// Whether a stored timer wants to hear of messages (a running idle session, a flow waiting
+    /// for the customer), so a message must tell it.
+    pub watches_messages: bool,
 }
 
 impl Contact {

@@ -239,6 +239,7 @@ impl AppState {
                         name: SESSION_TIMER.to_string(),
                         due_ms: session.due_ms(),
                         data: serde_json::to_string(session).unwrap_or_default(),
+                        wants_messages: true,
                     }),
                     items: change.items,
                     participants_left: change
@@ -337,7 +338,7 @@ impl AppState {
         contact: &Contact,
         sender: &Participant,
     ) -> Result<Appended, StoreError> {
-        if !contact.participant_timers {
+        if !contact.watches_messages {
             return self.append(append).await;
         }
         let now = self.clock.now_ms();
@@ -380,7 +381,7 @@ impl AppState {
             participant_left: Some((participant.id.clone(), now)),
             ..Append::default()
         };
-        if !contact.participant_timers {
+        if !contact.watches_messages {
             return self.append(append).await;
         }
         let leaving = participant.id.clone();

@@ -506,7 +506,7 @@ async fn the_configuration_at_join_holds_and_updates_apply_from_the_next_join() 
         .await
         .unwrap()
         .unwrap();
-    assert!(!contact.participant_timers);
+    assert!(!contact.watches_messages);
 
     // The next bot gets the 8-minute configuration: no idle event within 2.5 minutes.
     let rejoined_at = Instant::now();
@@ -551,5 +551,5 @@ async fn timers_do_not_run_without_configuration_or_partner() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!contact.participant_timers);
+    assert!(!contact.watches_messages);
 }

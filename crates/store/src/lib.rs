@@ -103,6 +103,8 @@ pub struct Timer {
     pub due_ms: Option<i64>,
     /// The timer's own state, as its owner serialized it.
     pub data: String,
+    /// Whether the contact's messages concern it (the contact's `watches_messages` follows).
+    pub wants_messages: bool,
 }
 
 /// What a timer update decided.

@@ -8,7 +8,7 @@ use crate::sql::{
     CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
     FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
     ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, Prefixed,
-    RESERVE_SEQUENCE, SET_PARTICIPANT_TIMERS, TOKEN_HOLDER_QUERY, append_result, chat_store,
+    RESERVE_SEQUENCE, SET_WATCHES_MESSAGES, TOKEN_HOLDER_QUERY, append_result, chat_store,
     contact_from, corrupt, flow_from, instance_from, item_from, json_text, migrator,
     participant_from, state_text, timer_from, token_from,
 };
@@ -17,7 +17,6 @@ use crate::{
     StoreError, attributes_size,
 };
 use async_trait::async_trait;
-use liaison_core::idle::SESSION_TIMER;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, Flow, Instance, NewItem, Participant, ParticipantRole, TokenRecord,
@@ -501,20 +500,18 @@ async fn append_in(tx: &mut PgConnection, append: Append) -> Result<Appended> {
                 .bind(&append.contact_id)
                 .bind(name)
                 .bind(timer.due_ms)
-                .bind(&timer.data),
+                .bind(&timer.data)
+                .bind(i64::from(timer.wants_messages)),
             None => sqlx::query(DELETE_TIMER)
                 .bind(&append.contact_id)
                 .bind(name),
         }
         .execute(&mut *tx)
         .await?;
-        if name == SESSION_TIMER {
-            sqlx::query(SET_PARTICIPANT_TIMERS)
-                .bind(i64::from(timer.is_some()))
-                .bind(&append.contact_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query(SET_WATCHES_MESSAGES)
+            .bind(&append.contact_id)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(Appended::Written(written))
 }

@@ -15,7 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 4] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "chat core",
@@ -35,6 +35,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 4] = [
         5,
         "unique flow names",
         include_str!("../migrations/0005_unique_flow_names.sql"),
+    ),
+    (
+        6,
+        "timers that watch messages",
+        include_str!("../migrations/0006_timers_that_watch_messages.sql"),
     ),
 ];
 
@@ -108,7 +113,7 @@ pub(crate) const INSERT_ITEM: &str = "INSERT INTO items (contact_id, seq, id, it
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, instance_id, \
     initial_contact_id, related_contact_id, flow_id, state, attributes, segment_attributes, \
     customer_id, supported_content_types, initiated_ms, ended_ms, expires_ms, last_seq, \
-    timer_config, participant_timers) \
+    timer_config, watches_messages) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, 0)";
 pub(crate) const INSERT_PARTICIPANT: &str = "INSERT INTO participants \
     (id, contact_id, role, display_name, joined_ms, left_ms, connected_ms) \
@@ -119,21 +124,24 @@ pub(crate) const PARTICIPANT_CONNECTED: &str = "UPDATE participants SET connecte
 /// afterwards in the transaction hold until it commits, on every node.
 pub(crate) const LOCK_OPEN_CONTACT: &str =
     "UPDATE contacts SET last_seq = last_seq WHERE id = $1 AND state = 'OPEN' RETURNING last_seq";
-pub(crate) const FIND_TIMER: &str =
-    "SELECT name, due_ms, data FROM timers WHERE contact_id = $1 AND name = $2";
-pub(crate) const PUT_TIMER: &str = "INSERT INTO timers (contact_id, name, due_ms, leased_until, data) \
-    VALUES ($1, $2, $3, 0, $4) ON CONFLICT (contact_id, name) \
-    DO UPDATE SET due_ms = excluded.due_ms, data = excluded.data, leased_until = 0";
+pub(crate) const FIND_TIMER: &str = "SELECT name, due_ms, data, wants_messages FROM timers \
+    WHERE contact_id = $1 AND name = $2";
+pub(crate) const PUT_TIMER: &str = "INSERT INTO timers \
+    (contact_id, name, due_ms, leased_until, data, wants_messages) VALUES ($1, $2, $3, 0, $4, $5) \
+    ON CONFLICT (contact_id, name) DO UPDATE SET due_ms = excluded.due_ms, data = excluded.data, \
+    leased_until = 0, wants_messages = excluded.wants_messages";
 pub(crate) const DELETE_TIMER: &str = "DELETE FROM timers WHERE contact_id = $1 AND name = $2";
 pub(crate) const DELETE_CONTACT_TIMERS: &str = "DELETE FROM timers WHERE contact_id = $1";
-pub(crate) const SET_PARTICIPANT_TIMERS: &str =
-    "UPDATE contacts SET participant_timers = $1 WHERE id = $2";
+/// Whether any timer of contact `$1` wants to hear of its messages.
+pub(crate) const SET_WATCHES_MESSAGES: &str = "UPDATE contacts SET watches_messages = \
+    (CASE WHEN EXISTS (SELECT 1 FROM timers WHERE contact_id = $1 AND wants_messages = 1) \
+    THEN 1 ELSE 0 END) WHERE id = $1";
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO tokens \
     (hash, kind, participant_id, contact_id, expires_ms) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const PARTICIPANT_LEFT: &str = "UPDATE participants SET left_ms = $1 \
     WHERE id = $2 AND contact_id = $3 AND left_ms IS NULL";
 pub(crate) const END_CONTACT: &str = "UPDATE contacts SET state = 'ENDED', ended_ms = $1, \
-    participant_timers = 0 WHERE id = $2";
+    watches_messages = 0 WHERE id = $2";
 pub(crate) const EVERYONE_LEFT: &str =
     "UPDATE participants SET left_ms = $1 WHERE contact_id = $2 AND left_ms IS NULL";
 
@@ -211,7 +219,7 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
     let supported: String = row.column("supported_content_types")?;
     let state: String = row.column("state")?;
     let timer_config: String = row.column("timer_config")?;
-    let participant_timers: i64 = row.column("participant_timers")?;
+    let watches_messages: i64 = row.column("watches_messages")?;
     Ok(Contact {
         id: row.column("id")?,
         instance_id: row.column("instance_id")?,
@@ -238,7 +246,7 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
         expires_ms: row.column("expires_ms")?,
         last_seq: row.column("last_seq")?,
         timer_config: serde_json::from_str(&timer_config).map_err(|_| corrupt("timer config"))?,
-        participant_timers: participant_timers != 0,
+        watches_messages: watches_messages != 0,
     })
 }
 
@@ -271,6 +279,7 @@ pub(crate) fn timer_from(row: &impl Columns) -> Result<crate::Timer> {
         name: row.column("name")?,
         due_ms: row.column("due_ms")?,
         data: row.column("data")?,
+        wants_messages: row.column::<i64>("wants_messages")? != 0,
     })
 }
 

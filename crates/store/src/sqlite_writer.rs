@@ -10,14 +10,13 @@
 use crate::sql::{
     CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
     FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
-    PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, RESERVE_SEQUENCE, SET_PARTICIPANT_TIMERS,
+    PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, RESERVE_SEQUENCE, SET_WATCHES_MESSAGES,
     append_result, json_text, state_text,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, NewChat, Replay, Result, StoreError, Timer,
     TimerEffect,
 };
-use liaison_core::idle::SESSION_TIMER;
 use liaison_core::{ChatItem, NewItem, ParticipantRole, TokenRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -330,6 +329,7 @@ fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
                         name: row.get(0)?,
                         due_ms: row.get(1)?,
                         data: row.get(2)?,
+                        wants_messages: row.get::<_, i64>(3)? != 0,
                     })
                 })
                 .optional()?;
@@ -373,17 +373,16 @@ fn append_to(connection: &Connection, append: Append) -> Result<Appended> {
                 append.contact_id,
                 name,
                 timer.due_ms,
-                timer.data
+                timer.data,
+                i64::from(timer.wants_messages)
             ])?,
             None => connection
                 .prepare_cached(DELETE_TIMER)?
                 .execute(params![append.contact_id, name])?,
         };
-        if name == SESSION_TIMER {
-            connection
-                .prepare_cached(SET_PARTICIPANT_TIMERS)?
-                .execute(params![i64::from(timer.is_some()), append.contact_id])?;
-        }
+        connection
+            .prepare_cached(SET_WATCHES_MESSAGES)?
+            .execute(params![append.contact_id])?;
     }
     Ok(Appended::Written(written))
 }

@@ -260,7 +260,7 @@ fn new_chat(instance_id: &str) -> NewChat {
                 },
                 agent: RoleTimers::default(),
             },
-            participant_timers: false,
+            watches_messages: false,
         },
         customer_token: TokenRecord {
             hash: format!("hash-{}", fresh()),
@@ -1703,6 +1703,7 @@ fn session_update(
         name: SESSION_TIMER.into(),
         due_ms,
         data: data.to_string(),
+        wants_messages: true,
     });
     TimerUpdate {
         name: SESSION_TIMER.into(),
@@ -1735,7 +1736,7 @@ async fn timer_updates_read_modify_and_write_with_the_append(store: &dyn Store) 
     );
     let contact = store.get_contact(&id).await.unwrap().unwrap();
     assert!(
-        contact.participant_timers,
+        contact.watches_messages,
         "the session flag follows the session timer"
     );
 
@@ -1763,6 +1764,7 @@ async fn timer_updates_read_modify_and_write_with_the_append(store: &dyn Store) 
             name: SESSION_TIMER.into(),
             due_ms: Some(T0 + 500),
             data: "one".into(),
+            wants_messages: true,
         })
     );
 
@@ -1779,7 +1781,7 @@ async fn timer_updates_read_modify_and_write_with_the_append(store: &dyn Store) 
             .await
             .unwrap()
             .unwrap()
-            .participant_timers
+            .watches_messages
     );
     let read = Append {
         contact_id: id.clone(),
@@ -1803,7 +1805,7 @@ async fn timer_updates_read_modify_and_write_with_the_append(store: &dyn Store) 
         .await
         .unwrap();
     let contact = store.get_contact(&id).await.unwrap().unwrap();
-    assert!(!contact.participant_timers);
+    assert!(!contact.watches_messages);
     let claimed = store
         .claim_due_timers(T0 + 1_000_000, T0 + 2_000_000, 1000)
         .await
@@ -1834,6 +1836,7 @@ async fn concurrent_timer_updates_see_each_other(store: &Arc<dyn Store>) {
                     name: "counter".into(),
                     due_ms: None,
                     data: (count + 1).to_string(),
+                    wants_messages: false,
                 }),
                 ..TimerEffect::default()
             }

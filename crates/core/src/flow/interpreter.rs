@@ -694,7 +694,7 @@ mod tests {
             expires_ms: 0,
             last_seq: 0,
             timer_config: Default::default(),
-            participant_timers: false,
+            watches_messages: false,
         }
     }
 

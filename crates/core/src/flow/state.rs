@@ -48,6 +48,17 @@ pub struct FlowState {
     /// Event hooks (`UpdateContactEventHooks`): hook name → flow id or ARN.
     #[serde(default)]
     pub hooks: BTreeMap<String, String>,
+    /// The run's type of flow (`CONTACT_FLOW`, `CUSTOMER_QUEUE`, …): what its end means.
+    #[serde(default)]
+    pub flow_type: String,
+    /// Set while a node drives the run: that node's claim, held until `lease_until_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    #[serde(default)]
+    pub lease_until_ms: i64,
+    /// Whether the run is over (it stays stored for its hooks and trace).
+    #[serde(default)]
+    pub finished: bool,
 }
 
 /// What a suspended action waits for.
@@ -94,7 +105,25 @@ impl FlowState {
             logging: false,
             queue: None,
             hooks: BTreeMap::new(),
+            flow_type: String::new(),
+            runner: None,
+            lease_until_ms: 0,
+            finished: false,
         }
+    }
+
+    /// When the stored run next needs attention: its claim running out while a node drives it,
+    /// else its wait's time limit.
+    pub fn due_ms(&self) -> Option<i64> {
+        if self.runner.is_some() {
+            return Some(self.lease_until_ms);
+        }
+        self.waiting.as_ref().and_then(|w| w.until_ms)
+    }
+
+    /// Whether a customer message concerns the stored run.
+    pub fn wants_customer_messages(&self) -> bool {
+        self.waits_for(WaitEvent::CustomerReturned) || self.waits_for(WaitEvent::CustomerInput)
     }
 
     /// Continues in another flow (TransferToFlow): flow-scoped values do not carry over.

@@ -159,7 +159,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         expires_ms: now + minutes * state.config.timer_minute_ms,
         last_seq: 0,
         timer_config: Default::default(),
-        participant_timers: false,
+        watches_messages: false,
     };
     let customer = Participant {
         id: uuid::Uuid::new_v4().to_string(),
