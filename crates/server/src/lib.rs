@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bus;
 pub mod connect;
 pub mod error;
+pub mod flows;
 mod holders;
 mod layers;
 mod metrics;

@@ -382,17 +382,26 @@ impl AppState {
             ..Append::default()
         };
         if !contact.watches_messages {
-            return self.append(append).await;
+            let appended = self.append(append).await?;
+            if participant.role == ParticipantRole::CustomBot {
+                self.run_flow(&contact.id, crate::flows::Trigger::BotLeft);
+            }
+            return Ok(appended);
         }
         let leaving = participant.id.clone();
-        self.append_with_session(append, now, move |session| {
-            (
-                session.filter(|s| s.partner_id != leaving),
-                SessionChange::default(),
-            )
-        })
-        .await
-        .map(|(appended, _)| appended)
+        let appended = self
+            .append_with_session(append, now, move |session| {
+                (
+                    session.filter(|s| s.partner_id != leaving),
+                    SessionChange::default(),
+                )
+            })
+            .await
+            .map(|(appended, _)| appended)?;
+        if participant.role == ParticipantRole::CustomBot {
+            self.run_flow(&contact.id, crate::flows::Trigger::BotLeft);
+        }
+        Ok(appended)
     }
 
     /// Called by the timer task when a contact's idle session may have a timer due: marks
@@ -476,6 +485,9 @@ impl AppState {
     }
 
     fn announce_removals(&self, contact_id: &str, removed: &[Participant], cause: RemovalCause) {
+        if removed.iter().any(|p| p.role == ParticipantRole::CustomBot) {
+            self.run_flow(contact_id, crate::flows::Trigger::BotLeft);
+        }
         for participant in removed {
             tracing::info!(
                 contact_id,

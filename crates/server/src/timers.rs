@@ -9,6 +9,7 @@
 
 use crate::state::AppState;
 use futures_util::StreamExt;
+use liaison_core::flow::FLOW_TIMER;
 use liaison_core::idle::SESSION_TIMER;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -23,12 +24,18 @@ pub enum TimerKind {
     ChatDuration,
     /// The contact's idle session (participant idle / auto-disconnect timers).
     ParticipantTimers,
+    /// The contact's flow run: a wait's time limit, or the lease of the node driving it.
+    FlowRun,
 }
 
 impl TimerKind {
     /// The kind of a stored timer, by its name.
     fn of_stored(name: &str) -> Option<Self> {
-        (name == SESSION_TIMER).then_some(TimerKind::ParticipantTimers)
+        match name {
+            SESSION_TIMER => Some(TimerKind::ParticipantTimers),
+            FLOW_TIMER => Some(TimerKind::FlowRun),
+            _ => None,
+        }
     }
 }
 
@@ -180,7 +187,7 @@ pub async fn run(state: AppState, mut commands: mpsc::UnboundedReceiver<TimerCom
                 }
                 Some(TimerCommand::Forget { key }) => wheel.forget(&key),
                 Some(TimerCommand::ForgetContact { contact }) => {
-                    for kind in [TimerKind::ChatDuration, TimerKind::ParticipantTimers] {
+                    for kind in [TimerKind::ChatDuration, TimerKind::ParticipantTimers, TimerKind::FlowRun] {
                         wheel.forget(&TimerKey { contact, kind });
                     }
                 }
@@ -197,6 +204,7 @@ fn fire(state: &AppState, contact_id: String, kind: TimerKind) {
         match kind {
             TimerKind::ChatDuration => state.expire_chat(&contact_id).await,
             TimerKind::ParticipantTimers => state.fire_participant_timers(&contact_id).await,
+            TimerKind::FlowRun => state.run_flow(&contact_id, crate::flows::Trigger::Due),
         }
     });
 }

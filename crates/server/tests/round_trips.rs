@@ -61,12 +61,21 @@ async fn a_message_costs_two_database_round_trips_on_postgresql() {
     tracing::callsite::rebuild_interest_cache();
     let node = TestServer::start_on(store, 60_000).await;
     let chat = node.start_chat(json!({})).await;
+    // The chat's flow starts in the background; let it reach its wait before counting.
+    loop {
+        let before = log.0.lock().unwrap().len();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if log.0.lock().unwrap().len() == before {
+            break;
+        }
+    }
     // Background work that is not part of a request: hints to other nodes, timer sweeps.
     let background = [
         "pg_notify",
         "expires_ms <=",
         "last_seq FROM contacts WHERE id IN",
         "COUNT(*)",
+        "leased_until",
     ];
     for n in 0..3 {
         log.0.lock().unwrap().clear();

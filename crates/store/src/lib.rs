@@ -227,8 +227,8 @@ pub trait Store: Send + Sync + 'static {
         description: &str,
         created_ms: i64,
     ) -> Result<()>;
-    /// Queue names of an instance.
-    async fn list_queue_names(&self, instance_id: &str) -> Result<Vec<String>>;
+    /// `(id, name)` of an instance's queues, by name.
+    async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>>;
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
     /// Adds a custom participant unless the contact's participants forbid it (checked while the

@@ -433,13 +433,13 @@ macro_rules! chat_store {
                 Ok(())
             }
 
-            async fn list_queue_names(&self, instance_id: &str) -> Result<Vec<String>> {
-                let rows = sqlx::query("SELECT name FROM queues WHERE instance_id = $1 ORDER BY name")
+            async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query("SELECT id, name FROM queues WHERE instance_id = $1 ORDER BY name, id")
                     .bind(instance_id)
                     .fetch_all(&self.reader)
                     .await?;
                 rows.iter()
-                    .map(|row| sqlx::Row::try_get(row, "name").map_err($crate::StoreError::from))
+                    .map(|row| Ok((sqlx::Row::try_get(row, "id")?, sqlx::Row::try_get(row, "name")?)))
                     .collect()
             }
 
@@ -595,10 +595,14 @@ macro_rules! chat_store {
                 max_bytes: usize,
             ) -> Result<MergedAttributes> {
                 let mut tx = self.writer.begin().await?;
-                let Some(row) = sqlx::query("SELECT attributes FROM contacts WHERE id = $1")
-                    .bind(contact_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                // A write first: it locks the row (PostgreSQL) and takes SQLite's write lock
+                // before reading, so a concurrent writer cannot slip between read and update.
+                let Some(row) = sqlx::query(
+                    "UPDATE contacts SET last_seq = last_seq WHERE id = $1 RETURNING attributes",
+                )
+                .bind(contact_id)
+                .fetch_optional(&mut *tx)
+                .await?
                 else {
                     return Ok(MergedAttributes::NoSuchContact);
                 };

@@ -25,7 +25,7 @@ async fn suite(store: Arc<dyn Store>) {
     let s: &dyn Store = &*store;
     instances_are_inserted_listed_and_found(s).await;
     flows_are_listed_by_name_and_scoped_to_their_instance(s).await;
-    queues_are_inserted_and_their_names_listed(s).await;
+    queues_are_inserted_and_listed_by_name(s).await;
     create_chat_writes_contact_customer_token_and_items(s).await;
     create_chat_replays_a_client_token_without_writing(s).await;
     tokens_are_found_by_hash(s).await;
@@ -457,29 +457,36 @@ async fn flows_are_listed_by_name_and_scoped_to_their_instance(store: &dyn Store
     assert!(!store.delete_flow(&one.id, &bravo.id).await.unwrap());
 }
 
-async fn queues_are_inserted_and_their_names_listed(store: &dyn Store) {
+async fn queues_are_inserted_and_listed_by_name(store: &dyn Store) {
     let one = new_instance(store).await;
     let two = new_instance(store).await;
+    let support = fresh();
+    let basic = fresh();
+    let sales = fresh();
     store
-        .insert_queue(&one.id, &fresh(), "Support", "help desk", T0)
+        .insert_queue(&one.id, &support, "Support", "help desk", T0)
         .await
         .unwrap();
     store
-        .insert_queue(&one.id, &fresh(), "BasicQueue", "default", T0 + 1)
+        .insert_queue(&one.id, &basic, "BasicQueue", "default", T0 + 1)
         .await
         .unwrap();
     store
-        .insert_queue(&two.id, &fresh(), "Sales", "", T0 + 2)
+        .insert_queue(&two.id, &sales, "Sales", "", T0 + 2)
         .await
         .unwrap();
-    let mut names = store.list_queue_names(&one.id).await.unwrap();
-    names.sort();
-    assert_eq!(names, vec!["BasicQueue".to_string(), "Support".to_string()]);
     assert_eq!(
-        store.list_queue_names(&two.id).await.unwrap(),
-        vec!["Sales".to_string()]
+        store.list_queues(&one.id).await.unwrap(),
+        vec![
+            (basic, "BasicQueue".to_string()),
+            (support, "Support".to_string())
+        ]
     );
-    assert!(store.list_queue_names(&fresh()).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_queues(&two.id).await.unwrap(),
+        vec![(sales, "Sales".to_string())]
+    );
+    assert!(store.list_queues(&fresh()).await.unwrap().is_empty());
 }
 
 async fn create_chat_writes_contact_customer_token_and_items(store: &dyn Store) {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from liaison_harness import LiaisonServer, log_dir, start_chat
+from liaison_harness import LiaisonServer, log_dir, quiet_flow, start_chat
 
 _failed_modules: set[str] = set()
 
@@ -71,10 +71,8 @@ def instance_id(connect):
 
 @pytest.fixture(scope="module")
 def flow_id(connect, instance_id):
-    r = connect.list_contact_flows(InstanceId=instance_id)
-    flows = [f for f in r["ContactFlowSummaryList"] if f.get("ContactFlowType") == "CONTACT_FLOW"]
-    assert flows, f"expected at least one CONTACT_FLOW flow, got {r['ContactFlowSummaryList']}"
-    return flows[0]["Id"]
+    """A flow that keeps chats open and quiet (see liaison_harness.quiet_flow)."""
+    return quiet_flow(connect, instance_id)
 
 
 @pytest.fixture

@@ -466,3 +466,31 @@ def new_token() -> str:
 def url_with_port(url: str) -> tuple[str, int | None]:
     u = urllib.parse.urlsplit(url)
     return u.hostname or "", u.port
+
+
+QUIET_FLOW_NAME = "Quiet test flow"
+
+# A flow that says nothing and waits a week before it disconnects, so tests see only their own
+# chat traffic (the built-in chat flow greets and queues).
+QUIET_FLOW = json.dumps({
+    "Version": "2019-10-30",
+    "StartAction": "wait",
+    "Actions": [
+        {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
+         "Transitions": {"Conditions": [{"NextAction": "end", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}}],
+                         "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+        {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}},
+    ],
+})
+
+
+def quiet_flow(connect, instance_id: str) -> str:
+    """The id of the quiet test flow, created through CreateContactFlow on first use."""
+    for f in connect.list_contact_flows(InstanceId=instance_id)["ContactFlowSummaryList"]:
+        if f["Name"] == QUIET_FLOW_NAME:
+            return f["Id"]
+    try:
+        return connect.create_contact_flow(InstanceId=instance_id, Name=QUIET_FLOW_NAME, Type="CONTACT_FLOW",
+                                           Content=QUIET_FLOW)["ContactFlowId"]
+    except connect.exceptions.DuplicateResourceException:
+        return quiet_flow(connect, instance_id)

@@ -42,7 +42,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from liaison_harness import (ENDED, REGION, ChatSocket, LiaisonServer, chat_item, log_dir, url_with_port,
+from liaison_harness import (ENDED, REGION, ChatSocket, LiaisonServer, chat_item, log_dir, quiet_flow, url_with_port,
                              wait_until)
 
 DATABASE_URL = os.environ.get("LIAISON_TEST_DATABASE_URL")
@@ -171,10 +171,12 @@ def instance_and_flow(admins) -> tuple[str, str]:
     seen = [[i["Id"] for i in a.list_instances()["InstanceSummaryList"]] for a in admins]
     assert len(seen[0]) == 1 and all(s == seen[0] for s in seen), f"nodes disagree on the instances: {seen}"
     instance_id = seen[0][0]
-    flows = [f["Id"] for f in admins[-1].list_contact_flows(InstanceId=instance_id)["ContactFlowSummaryList"]
+    flows = [f["Name"] for f in admins[-1].list_contact_flows(InstanceId=instance_id)["ContactFlowSummaryList"]
              if f.get("ContactFlowType") == "CONTACT_FLOW"]
     assert flows, "no CONTACT_FLOW flow"
-    return instance_id, flows[0]
+    # Chats run a quiet flow (created through one node, seen by all), so tests see only their
+    # own traffic.
+    return instance_id, quiet_flow(admins[0], instance_id)
 
 
 def full_transcript(part, token: str) -> list[dict]:

@@ -113,8 +113,8 @@ pub struct TraceEntry {
 /// Runs one flow document.
 pub struct Interpreter<'a> {
     pub document: &'a FlowDocument,
-    /// How long one second of flow time lasts (waits scale with the timer minute).
-    pub second_ms: i64,
+    /// How long one minute of flow time lasts (waits scale with the timer minute).
+    pub minute_ms: i64,
 }
 
 /// What running an action locally decided.
@@ -230,7 +230,7 @@ impl Interpreter<'_> {
             };
             if let Some((limit, events)) = wait_after {
                 state.waiting = Some(Waiting {
-                    until_ms: Some(now_ms + limit * self.second_ms),
+                    until_ms: Some(now_ms + self.seconds_ms(limit)),
                     events,
                 });
                 return;
@@ -519,6 +519,11 @@ impl Interpreter<'_> {
         }
     }
 
+    /// Flow seconds in milliseconds of the clock.
+    fn seconds_ms(&self, seconds: i64) -> i64 {
+        seconds.saturating_mul(self.minute_ms) / 60
+    }
+
     /// Records what a Wait waits for, and until when.
     fn start_wait(&self, state: &mut FlowState, action: &Action, now_ms: i64) {
         let limit = action
@@ -548,7 +553,7 @@ impl Interpreter<'_> {
             events.push(WaitEvent::CustomerReturned);
         }
         state.waiting = Some(Waiting {
-            until_ms: limit.map(|seconds| now_ms + seconds * self.second_ms),
+            until_ms: limit.map(|seconds| now_ms + self.seconds_ms(seconds)),
             events,
         });
     }
@@ -729,7 +734,7 @@ mod tests {
             Driver {
                 interpreter: Interpreter {
                     document,
-                    second_ms: 1000,
+                    minute_ms: 60_000,
                 },
                 state: FlowState::new("f", &document.start_action, "API"),
                 contact: contact(),

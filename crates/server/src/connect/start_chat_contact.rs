@@ -3,6 +3,7 @@ use super::{
     too_large_attributes,
 };
 use crate::error::{ApiError, OrInternal};
+use crate::flows::Trigger;
 use crate::state::AppState;
 use liaison_core::content::{
     EVENT_PARTICIPANT_JOINED, MAX_CONTENT_BYTES, SUPPORTED_TYPES, TEXT_PLAIN,
@@ -92,7 +93,7 @@ fn supported_types(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiErr
     Ok(unique)
 }
 
-/// `PUT /contact/chat` — starts a chat contact and adds the customer to it.
+/// `PUT /contact/chat` — starts a chat contact, adds the customer to it and runs the flow.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
     let (flow, _) = find_flow(state, &instance, &request.contact_flow_id).await?;
@@ -148,7 +149,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         instance_id: instance.id.clone(),
         initial_contact_id: contact_id.clone(),
         related_contact_id: request.related_contact_id,
-        flow_id: flow.id,
+        flow_id: flow.id.clone(),
         state: ContactState::Open,
         attributes: request.attributes,
         segment_attributes: request.segment_attributes,
@@ -215,6 +216,13 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     {
         CreateChat::Created(_) => {
             state.timers.arm_chat_deadline(&contact_id, expires_ms);
+            state.run_flow(
+                &contact_id,
+                Trigger::Start {
+                    flow_id: flow.id,
+                    initiation: "API",
+                },
+            );
             Ok(Response {
                 contact_id,
                 participant_id,

@@ -1,9 +1,10 @@
 use crate::auth::ParticipantCaller;
 use crate::error::{ApiError, OrInternal};
+use crate::flows::Trigger;
 use crate::participant::{chat_ended, check_content_size, client_token_key, invalid};
 use crate::state::AppState;
 use liaison_core::content::MESSAGE_TYPES;
-use liaison_core::{ItemType, NewItem, format_iso_millis};
+use liaison_core::{ItemType, NewItem, ParticipantRole, format_iso_millis};
 use liaison_store::{Append, Appended};
 use liaison_wire::Api;
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,14 @@ pub async fn handle(
     let Some(item) = written else {
         return Err(chat_ended());
     };
+    if caller.contact.watches_messages && caller.participant.role == ParticipantRole::Customer {
+        state.run_flow(
+            &caller.contact.id,
+            Trigger::CustomerMessage {
+                text: item.item.content.clone().unwrap_or_default(),
+            },
+        );
+    }
     Ok(Response {
         id: item.item.id,
         absolute_time: format_iso_millis(item.item.absolute_ms),

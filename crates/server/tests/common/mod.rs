@@ -18,6 +18,23 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub const QUIET_FLOW_NAME: &str = "Quiet test flow";
+
+/// A flow that says nothing and waits a week before it disconnects.
+pub fn quiet_flow() -> String {
+    json!({
+        "Version": "2019-10-30",
+        "StartAction": "wait",
+        "Actions": [
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
+             "Transitions": {"Conditions": [{"NextAction": "end", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}}],
+                             "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    })
+    .to_string()
+}
+
 pub const ACCESS_KEY: &str = "AKIDLIAISONTEST";
 pub const SECRET_KEY: &str = "test-secret-key";
 
@@ -170,6 +187,8 @@ impl TestServer {
         read(request.send().await.expect("request")).await
     }
 
+    /// The default instance and a flow that keeps chats open quietly (it waits a week), so
+    /// tests see only their own traffic; the flow is created on first use.
     pub async fn instance_and_flow(&self) -> (String, String) {
         let (_, _, instances) = self.connect("GET", "/instance", None).await;
         let instance = instances["InstanceSummaryList"][0]["Id"]
@@ -179,11 +198,24 @@ impl TestServer {
         let (_, _, flows) = self
             .connect("GET", &format!("/contact-flows-summary/{instance}"), None)
             .await;
-        let flow = flows["ContactFlowSummaryList"][0]["Id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        (instance, flow)
+        if let Some(quiet) = flows["ContactFlowSummaryList"]
+            .as_array()
+            .and_then(|flows| flows.iter().find(|f| f["Name"] == QUIET_FLOW_NAME))
+        {
+            return (instance, quiet["Id"].as_str().unwrap().to_string());
+        }
+        let (status, _, created) = self
+            .connect(
+                "PUT",
+                &format!("/contact-flows/{instance}"),
+                Some(json!({"Name": QUIET_FLOW_NAME, "Type": "CONTACT_FLOW", "Content": quiet_flow()})),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        (
+            instance,
+            created["ContactFlowId"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Starts a chat with `extra` members merged into the request.

@@ -14,7 +14,7 @@ if (!process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }
 const {
-  ConnectClient, ListInstancesCommand, ListContactFlowsCommand, StartChatContactCommand,
+  ConnectClient, ListInstancesCommand, ListContactFlowsCommand, CreateContactFlowCommand, StartChatContactCommand,
 } = require('@aws-sdk/client-connect');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -130,16 +130,38 @@ function connectClient(server, extra = {}) {
   });
 }
 
+const QUIET_FLOW_NAME = 'Quiet test flow';
+
+// A flow that says nothing and waits a week before it disconnects, so tests see only their own
+// chat traffic (the built-in chat flow greets and queues). Created on first use.
+const QUIET_FLOW = JSON.stringify({
+  Version: '2019-10-30',
+  StartAction: 'wait',
+  Actions: [
+    { Identifier: 'wait', Type: 'Wait', Parameters: { TimeLimitSeconds: '604800' },
+      Transitions: { Conditions: [{ NextAction: 'end', Condition: { Operator: 'Equals', Operands: ['WaitCompleted'] } }],
+        Errors: [{ NextAction: 'end', ErrorType: 'NoMatchingError' }] } },
+    { Identifier: 'end', Type: 'DisconnectParticipant', Parameters: {}, Transitions: {} },
+  ],
+});
+
+async function quietFlow(client, instanceId) {
+  const flows = await client.send(new ListContactFlowsCommand({ InstanceId: instanceId }));
+  const found = (flows.ContactFlowSummaryList || []).find((f) => f.Name === QUIET_FLOW_NAME);
+  if (found) return found.Id;
+  const created = await client.send(new CreateContactFlowCommand({
+    InstanceId: instanceId, Name: QUIET_FLOW_NAME, Type: 'CONTACT_FLOW', Content: QUIET_FLOW,
+  }));
+  return created.ContactFlowId;
+}
+
 async function discover(client) {
   const inst = await client.send(new ListInstancesCommand({}));
   if (!inst.InstanceSummaryList || inst.InstanceSummaryList.length !== 1) {
     throw new Error(`expected exactly one instance, got ${JSON.stringify(inst.InstanceSummaryList)}`);
   }
   const instanceId = inst.InstanceSummaryList[0].Id;
-  const flows = await client.send(new ListContactFlowsCommand({ InstanceId: instanceId }));
-  const flow = (flows.ContactFlowSummaryList || []).find((f) => f.ContactFlowType === 'CONTACT_FLOW');
-  if (!flow) throw new Error(`no CONTACT_FLOW flow in ${JSON.stringify(flows.ContactFlowSummaryList)}`);
-  return { instanceId, flowId: flow.Id };
+  return { instanceId, flowId: await quietFlow(client, instanceId) };
 }
 
 async function startChat(client, { instanceId, flowId }, displayName = 'Customer', extra = {}) {

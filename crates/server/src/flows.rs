@@ -1,0 +1,592 @@
+//! Runs contact flows for chats: the pure interpreter of `liaison_core::flow`, driven with the
+//! chat's effects.
+//!
+//! A run's state is stored with its contact as the timer `flow`. A node claims the run (a lease
+//! written into the state) before it drives it, stores it after every effect, and leaves it
+//! waiting (due at the wait's time limit) or finished. Claims and stores happen under the
+//! contact's lock, so an event and a time limit cannot both resume one wait, on any node. If a
+//! node dies while driving, its lease runs out and any node's timer sweep resumes the run from
+//! the action it was at.
+
+use crate::bootstrap::DEFAULT_CUSTOMER_QUEUE_FLOW_NAME;
+use crate::connect::id_from_arn;
+use crate::state::AppState;
+use crate::timers::TimerKind;
+use liaison_core::content::TEXT_PLAIN;
+use liaison_core::flow::{
+    Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, Outcome, Step, Surroundings,
+    TraceEntry, WaitEvent, validate,
+};
+use liaison_core::{Contact, Flow, ItemType, NewItem, ParticipantRole};
+use liaison_store::{
+    Append, Appended, MergedAttributes, StoreError, Timer, TimerEffect, TimerUpdate,
+};
+use std::sync::{Arc, Mutex};
+
+/// How long a node may drive a run before others consider it dead.
+const LEASE_MS: i64 = 30_000;
+/// The display name Connect gives flow messages.
+const SYSTEM_DISPLAY_NAME: &str = "SYSTEM_MESSAGE";
+
+/// What sets a run going.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// Start `flow_id` (StartChatContact, a queue, a hook).
+    Start {
+        flow_id: String,
+        initiation: &'static str,
+    },
+    /// The customer sent a message (Wait `CustomerReturned`, GetParticipantInput).
+    CustomerMessage { text: String },
+    /// The custom bot participant left (Wait `BotParticipantDisconnected`).
+    BotLeft,
+    /// The stored run fell due: a wait's time limit, or a lease that ran out.
+    Due,
+}
+
+/// A claimed run and how its waiting action ended, if it was waiting.
+struct Claimed {
+    state: FlowState,
+    outcome: Option<Outcome>,
+}
+
+fn stored_state(timer: Option<&Timer>) -> Option<FlowState> {
+    let timer = timer?;
+    serde_json::from_str(&timer.data)
+        .inspect_err(|error| tracing::error!(%error, "unreadable flow run; dropping it"))
+        .ok()
+}
+
+fn timer_of(state: &FlowState) -> Timer {
+    Timer {
+        name: FLOW_TIMER.to_string(),
+        due_ms: state.due_ms(),
+        data: serde_json::to_string(state).unwrap_or_default(),
+        wants_messages: state.wants_customer_messages(),
+    }
+}
+
+/// The system's message to the chat.
+fn system_message(text: String, now_ms: i64) -> NewItem {
+    let mut item = NewItem::new(ItemType::Message, TEXT_PLAIN, None, now_ms).with_content(text);
+    item.role = Some(ParticipantRole::System);
+    item.display_name = Some(SYSTEM_DISPLAY_NAME.to_string());
+    item
+}
+
+impl AppState {
+    /// Runs the contact's flow for `trigger` in the background.
+    pub fn run_flow(&self, contact_id: &str, trigger: Trigger) {
+        let state = self.clone();
+        let contact_id = contact_id.to_string();
+        tokio::spawn(async move {
+            if let Err(error) = Box::pin(state.drive_flow(&contact_id, trigger)).await {
+                tracing::error!(%error, contact_id, "flow run failed on storage; the sweep resumes it");
+            }
+        });
+    }
+
+    async fn drive_flow(&self, contact_id: &str, trigger: Trigger) -> Result<(), StoreError> {
+        let Some(contact) = self.store.get_contact(contact_id).await? else {
+            return Ok(());
+        };
+        if !contact.is_open() {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let fresh = match &trigger {
+            Trigger::Start {
+                flow_id,
+                initiation,
+            } => match self.flow_document(&contact, flow_id).await? {
+                Some((flow, document)) => {
+                    let mut state = FlowState::new(&flow.id, &document.start_action, initiation);
+                    state.flow_type = flow.flow_type;
+                    Some(state)
+                }
+                None => {
+                    tracing::warn!(
+                        contact_id,
+                        flow_id,
+                        "the chat's flow does not exist or cannot run"
+                    );
+                    return Ok(());
+                }
+            },
+            _ => None,
+        };
+        let token = uuid::Uuid::new_v4().to_string();
+        let Some(claimed) = self
+            .claim_flow(&contact, trigger, fresh, &token, now)
+            .await?
+        else {
+            return Ok(());
+        };
+        let mut state = claimed.state;
+        let mut outcome = claimed.outcome;
+        let surroundings = self.surroundings(&contact, &state).await?;
+        let mut dice = || (rand_u32() % 100) + 1;
+        loop {
+            let Some(contact) = self.store.get_contact(contact_id).await? else {
+                return Ok(());
+            };
+            if !contact.is_open() {
+                return Ok(());
+            }
+            let Some((_, document)) = self.flow_document(&contact, &state.flow_id).await? else {
+                let why = format!("flow {} is gone or cannot be read", state.flow_id);
+                return self
+                    .finish_flow(&contact, state, &token, Ended::Broken(why))
+                    .await;
+            };
+            let interpreter = Interpreter {
+                document: &document,
+                minute_ms: self.config.timer_minute_ms,
+            };
+            let now = self.clock.now_ms();
+            let mut trace = Vec::new();
+            if let Some(outcome) = outcome.take() {
+                interpreter.settle(&mut state, outcome, now, &mut trace);
+            }
+            let step = interpreter.advance(
+                &mut state,
+                &contact,
+                &surroundings,
+                now,
+                &mut dice,
+                &mut trace,
+            );
+            log_trace(&contact.id, &state, &trace);
+            let effect = match step {
+                Step::Waiting => {
+                    state.runner = None;
+                    self.store_flow(&contact.id, &state, &token, Vec::new())
+                        .await?;
+                    return Ok(());
+                }
+                Step::Ended(ended) => {
+                    return self.finish_flow(&contact, state, &token, ended).await;
+                }
+                Step::Effect(effect) => effect,
+            };
+            match effect {
+                Effect::Message { text } => {
+                    interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
+                    log_trace(&contact.id, &state, &trace);
+                    state.lease_until_ms = now + LEASE_MS;
+                    let item = system_message(text, now);
+                    if !self
+                        .store_flow(&contact.id, &state, &token, vec![item])
+                        .await?
+                    {
+                        return Ok(());
+                    }
+                }
+                Effect::UpdateAttributes {
+                    related,
+                    attributes,
+                } => {
+                    let target = if related {
+                        contact.related_contact_id.clone()
+                    } else {
+                        Some(contact.id.clone())
+                    };
+                    outcome = Some(match target {
+                        Some(target) => match self
+                            .store
+                            .merge_attributes(
+                                &target,
+                                &attributes,
+                                crate::connect::MAX_ATTRIBUTES_BYTES,
+                            )
+                            .await?
+                        {
+                            MergedAttributes::Merged => Outcome::Done,
+                            _ => Outcome::Failed("NoMatchingError".into()),
+                        },
+                        None => Outcome::Failed("NoMatchingError".into()),
+                    });
+                    if !related {
+                        self.holders.forget_contact(&contact.id);
+                    }
+                }
+                Effect::UpdateContactData { fields } => {
+                    tracing::debug!(
+                        contact_id,
+                        ?fields,
+                        "UpdateContactData has no stored fields on Liaison yet"
+                    );
+                    outcome = Some(Outcome::Done);
+                }
+                Effect::Disconnect => {
+                    let customer = self
+                        .store
+                        .list_participants(&contact.id)
+                        .await?
+                        .into_iter()
+                        .find(|p| p.role == ParticipantRole::Customer);
+                    self.end_chat(&contact.id, customer.as_ref()).await?;
+                    state.finished = true;
+                    state.runner = None;
+                    self.store_flow(&contact.id, &state, &token, Vec::new())
+                        .await?;
+                    return Ok(());
+                }
+                Effect::InvokeLambda(call) => {
+                    tracing::warn!(
+                        contact_id,
+                        function = call.function,
+                        "InvokeLambdaFunction: no HTTP endpoint is registered for this function; taking the error branch"
+                    );
+                    outcome = Some(Outcome::Failed("NoMatchingError".into()));
+                }
+                Effect::TransferToFlow { flow } => match self.flow_document(&contact, &flow).await?
+                {
+                    Some((target, document)) => {
+                        state.transfer(&target.id, &document.start_action);
+                        state.flow_type = target.flow_type;
+                        state.lease_until_ms = now + LEASE_MS;
+                        if !self
+                            .store_flow(&contact.id, &state, &token, Vec::new())
+                            .await?
+                        {
+                            return Ok(());
+                        }
+                    }
+                    None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
+                },
+                Effect::TransferToQueue { queue } => {
+                    match self.find_queue(&contact, queue.as_deref()).await? {
+                        Some((queue_id, _)) => {
+                            state.queue = Some(queue_id);
+                            return self
+                                .finish_flow(&contact, state, &token, Ended::Queued)
+                                .await;
+                        }
+                        None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
+                    }
+                }
+                Effect::ShowView { view, .. } => {
+                    tracing::debug!(contact_id, view, "ShowView waits for the agent workspace");
+                    outcome = Some(Outcome::Done);
+                }
+            }
+        }
+    }
+
+    /// Claims the contact's run for `trigger` under the contact's lock; `None` when the trigger
+    /// does not concern it (nothing waits for it, or another node drives the run).
+    async fn claim_flow(
+        &self,
+        contact: &Contact,
+        trigger: Trigger,
+        fresh: Option<FlowState>,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let claimed = Arc::new(Mutex::new(None));
+        let seen = claimed.clone();
+        let token = token.to_string();
+        let apply = move |stored: Option<&Timer>| {
+            let previous = stored_state(stored);
+            let decided = match (&trigger, previous.clone()) {
+                (Trigger::Start { .. }, previous) => match (&fresh, previous) {
+                    (Some(fresh), None) => Some((fresh.clone(), None)),
+                    (Some(fresh), Some(previous)) if previous.finished => {
+                        let mut state = fresh.clone();
+                        // Hooks stay with the contact from one segment to the next.
+                        state.hooks = previous.hooks;
+                        state.queue = previous.queue;
+                        Some((state, None))
+                    }
+                    _ => None,
+                },
+                (Trigger::CustomerMessage { text }, Some(state)) if state.runner.is_none() => {
+                    if state.waits_for(WaitEvent::CustomerInput) {
+                        Some((state, Some(Outcome::Input(text.clone()))))
+                    } else if state.waits_for(WaitEvent::CustomerReturned) {
+                        Some((state, Some(Outcome::Event(WaitEvent::CustomerReturned))))
+                    } else {
+                        None
+                    }
+                }
+                (Trigger::BotLeft, Some(state))
+                    if state.runner.is_none()
+                        && state.waits_for(WaitEvent::BotParticipantDisconnected) =>
+                {
+                    Some((
+                        state,
+                        Some(Outcome::Event(WaitEvent::BotParticipantDisconnected)),
+                    ))
+                }
+                (Trigger::Due, Some(state)) if !state.finished => match &state.runner {
+                    Some(_) if state.lease_until_ms <= now => Some((state, None)),
+                    None if state
+                        .waiting
+                        .as_ref()
+                        .and_then(|w| w.until_ms)
+                        .is_some_and(|until| until <= now) =>
+                    {
+                        Some((state, Some(Outcome::TimedOut)))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some((mut state, outcome)) = decided else {
+                return TimerEffect {
+                    timer: stored.cloned(),
+                    ..TimerEffect::default()
+                };
+            };
+            state.runner = Some(token.clone());
+            state.lease_until_ms = now + LEASE_MS;
+            let timer = timer_of(&state);
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Claimed { state, outcome });
+            TimerEffect {
+                timer: Some(timer),
+                ..TimerEffect::default()
+            }
+        };
+        let appended = self
+            .append(Append {
+                contact_id: contact.id.clone(),
+                timer: Some(TimerUpdate {
+                    name: FLOW_TIMER.to_string(),
+                    apply: Arc::new(apply),
+                }),
+                ..Append::default()
+            })
+            .await?;
+        if !matches!(appended, Appended::Written(_)) {
+            return Ok(None);
+        }
+        let claimed = claimed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(claimed) = &claimed {
+            self.timers
+                .arm(&contact.id, TimerKind::FlowRun, claimed.state.due_ms());
+        }
+        Ok(claimed)
+    }
+
+    /// Stores the run (with `items`, in one transaction) if this node still holds it.
+    async fn store_flow(
+        &self,
+        contact_id: &str,
+        state: &FlowState,
+        token: &str,
+        items: Vec<NewItem>,
+    ) -> Result<bool, StoreError> {
+        // Still holding the run (`runner` set) or letting it go (`None`).
+        let mut next = state.clone();
+        if next.runner.is_some() {
+            next.runner = Some(token.to_string());
+        }
+        let held = Arc::new(Mutex::new(false));
+        let seen = held.clone();
+        let token = token.to_string();
+        let apply = move |stored: Option<&Timer>| {
+            let ours =
+                stored_state(stored).is_some_and(|s| s.runner.as_deref() == Some(token.as_str()));
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = ours;
+            if !ours {
+                return TimerEffect {
+                    timer: stored.cloned(),
+                    ..TimerEffect::default()
+                };
+            }
+            TimerEffect {
+                timer: Some(timer_of(&next)),
+                items: items.clone(),
+                participants_left: Vec::new(),
+            }
+        };
+        let appended = self
+            .append(Append {
+                contact_id: contact_id.to_string(),
+                timer: Some(TimerUpdate {
+                    name: FLOW_TIMER.to_string(),
+                    apply: Arc::new(apply),
+                }),
+                ..Append::default()
+            })
+            .await?;
+        let held = matches!(appended, Appended::Written(_))
+            && *held.lock().unwrap_or_else(|p| p.into_inner());
+        if held {
+            self.timers
+                .arm(contact_id, TimerKind::FlowRun, state.due_ms());
+            // Whether the contact watches messages may have changed.
+            self.holders.forget_contact(contact_id);
+        } else {
+            tracing::warn!(
+                contact_id,
+                "another node took over this flow run; stopping here"
+            );
+        }
+        Ok(held)
+    }
+
+    /// Ends the run: a queued chat starts its customer-queue flow; an inbound flow that ends
+    /// otherwise ends the chat, as Connect does.
+    async fn finish_flow(
+        &self,
+        contact: &Contact,
+        mut state: FlowState,
+        token: &str,
+        ended: Ended,
+    ) -> Result<(), StoreError> {
+        state.finished = true;
+        state.runner = None;
+        state.waiting = None;
+        let in_queue_flow = state.flow_type == "CUSTOMER_QUEUE";
+        if !self
+            .store_flow(&contact.id, &state, token, Vec::new())
+            .await?
+        {
+            return Ok(());
+        }
+        match ended {
+            Ended::Queued => {
+                let queue_flow = match state.hooks.get("CustomerQueue") {
+                    Some(hook) => Some(hook.clone()),
+                    None => self
+                        .store
+                        .list_flows(&contact.instance_id)
+                        .await?
+                        .into_iter()
+                        .find(|f| f.name == DEFAULT_CUSTOMER_QUEUE_FLOW_NAME)
+                        .map(|f| f.id),
+                };
+                tracing::info!(contact_id = contact.id, queue = ?state.queue, "chat queued");
+                if let Some(flow_id) = queue_flow {
+                    Box::pin(self.drive_flow(
+                        &contact.id,
+                        Trigger::Start {
+                            flow_id,
+                            initiation: "QUEUE_TRANSFER",
+                        },
+                    ))
+                    .await?;
+                }
+            }
+            Ended::Disconnected => {}
+            Ended::EndOfFlow | Ended::Broken(_) if in_queue_flow => {
+                if let Ended::Broken(why) = &ended {
+                    tracing::warn!(contact_id = contact.id, why, "customer-queue flow stopped");
+                }
+            }
+            Ended::EndOfFlow | Ended::Broken(_) => {
+                if let Ended::Broken(why) = &ended {
+                    tracing::warn!(
+                        contact_id = contact.id,
+                        why,
+                        "flow stopped; ending the chat"
+                    );
+                }
+                let customer = self
+                    .store
+                    .list_participants(&contact.id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.role == ParticipantRole::Customer);
+                self.end_chat(&contact.id, customer.as_ref()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A flow of the contact's instance by id or ARN, parsed; `None` when there is none or it
+    /// cannot be read.
+    async fn flow_document(
+        &self,
+        contact: &Contact,
+        flow_ref: &str,
+    ) -> Result<Option<(Flow, FlowDocument)>, StoreError> {
+        let id = id_from_arn(flow_ref);
+        let id = id.split_once(':').map_or(id, |(id, _)| id);
+        let Some(flow) = self.store.get_flow(&contact.instance_id, id).await? else {
+            return Ok(None);
+        };
+        let Some(document) = validate(&flow.content).document else {
+            return Ok(None);
+        };
+        Ok(Some((flow, document)))
+    }
+
+    async fn find_queue(
+        &self,
+        contact: &Contact,
+        queue_ref: Option<&str>,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let Some(queue_ref) = queue_ref else {
+            return Ok(None);
+        };
+        let id = id_from_arn(queue_ref);
+        Ok(self
+            .store
+            .list_queues(&contact.instance_id)
+            .await?
+            .into_iter()
+            .find(|(queue_id, _)| queue_id == id))
+    }
+
+    async fn surroundings(
+        &self,
+        contact: &Contact,
+        state: &FlowState,
+    ) -> Result<Surroundings, StoreError> {
+        let participants = self.store.list_participants(&contact.id).await?;
+        let custom_bot_present = participants
+            .iter()
+            .any(|p| p.role == ParticipantRole::CustomBot && !p.has_left());
+        let initial_message = self
+            .store
+            .items_after(&contact.id, 0, 4)
+            .await?
+            .into_iter()
+            .find(|item| item.item.item_type == ItemType::Message)
+            .and_then(|item| item.item.content);
+        let instance_arn = self.config.instance_arn(&contact.instance_id);
+        let queue = self
+            .find_queue(contact, state.queue.as_deref())
+            .await?
+            .map(|(id, name)| (name, format!("{instance_arn}/queue/{id}")));
+        Ok(Surroundings {
+            instance_arn,
+            region: self.config.region.clone(),
+            queue,
+            initial_message,
+            custom_bot_present,
+        })
+    }
+}
+
+fn log_trace(contact_id: &str, state: &FlowState, trace: &[TraceEntry]) {
+    for entry in trace {
+        if state.logging {
+            tracing::info!(
+                contact_id,
+                flow_id = state.flow_id,
+                action = entry.action,
+                action_type = entry.action_type,
+                note = entry.note,
+                "flow block"
+            );
+        } else {
+            tracing::debug!(
+                contact_id,
+                flow_id = state.flow_id,
+                action = entry.action,
+                action_type = entry.action_type,
+                note = entry.note,
+                "flow block"
+            );
+        }
+    }
+}
+
+/// A random number for DistributeByPercentage.
+fn rand_u32() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32
+}
