@@ -180,6 +180,15 @@ impl Drop for SocketSlot {
     }
 }
 
+/// Whether a subscribe reply covers the chat topic.
+fn subscribes_to_chat(reply: &Value) -> bool {
+    reply["topic"] == "aws/subscribe"
+        && reply
+            .pointer("/content/topics")
+            .and_then(Value::as_array)
+            .is_some_and(|topics| topics.iter().any(|t| t == "aws/chat"))
+}
+
 /// The reply to a client control frame, if it warrants one (the load generator's baseline
 /// relay answers with it too).
 pub fn control_reply(frame: &str) -> Option<Value> {
@@ -222,20 +231,24 @@ async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscri
         Ok(Some(contact)) => contact.last_seq,
         _ => return,
     };
+    // Items wait for the client's `aws/subscribe` to `aws/chat`, as the service does; what
+    // was written meanwhile follows it, since the position was taken at connection.
+    let mut subscribed = false;
     loop {
         tokio::select! {
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = control_reply(text.as_str())
-                        && socket.send(Message::Text(reply.to_string().into())).await.is_err()
-                    {
-                        return;
+                    if let Some(reply) = control_reply(text.as_str()) {
+                        if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                            return;
+                        }
+                        subscribed |= subscribes_to_chat(&reply);
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
-            changed = log_grew.changed() => {
+            changed = log_grew.changed(), if subscribed => {
                 if changed.is_err() {
                     return;
                 }

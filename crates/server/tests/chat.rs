@@ -600,3 +600,34 @@ async fn chats_survive_a_restart_and_their_deadlines_are_rearmed() {
     }
     assert!(ended, "the expired chat ended after the restart");
 }
+
+#[tokio::test]
+async fn items_wait_for_the_subscription_and_none_are_lost() {
+    let (_dir, server) = server().await;
+    let chat = server.start_chat(json!({})).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(chat.websocket_url.as_str())
+        .await
+        .unwrap();
+    send_text(&server, &chat.connection_token, "before subscribing").await;
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(400),
+        next_frame(&mut socket),
+    )
+    .await;
+    assert!(
+        early.is_err(),
+        "nothing is pushed before aws/subscribe: {early:?}"
+    );
+    socket
+        .send(Message::text(
+            r#"{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_frame(&mut socket).await.unwrap()["topic"],
+        "aws/subscribe"
+    );
+    let item = next_item(&mut socket).await.unwrap();
+    assert_eq!(item["Content"], "before subscribing");
+}

@@ -1,0 +1,442 @@
+//! Chats running their flows, over the real wire: what the customer sees, what the contact
+//! records, how waits resume, and that a restart resumes a waiting flow.
+
+mod common;
+
+use common::{Chat, Socket, TestServer, next_item, open_socket};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const JOINED: &str = "application/vnd.amazonaws.connect.event.participant.joined";
+const ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
+
+/// One timer minute: flow seconds last 10 ms (a 60-second Wait takes 0.6 s).
+const MINUTE_MS: i64 = 600;
+
+fn equals(value: &str, next: &str) -> Value {
+    json!({"NextAction": next, "Condition": {"Operator": "Equals", "Operands": [value]}})
+}
+
+fn on_error(next: &str) -> Value {
+    json!([{"NextAction": next, "ErrorType": "NoMatchingError"}])
+}
+
+fn say(id: &str, text: &str, next: Option<&str>) -> Value {
+    match next {
+        Some(next) => {
+            json!({"Identifier": id, "Type": "MessageParticipant", "Parameters": {"Text": text},
+                              "Transitions": {"NextAction": next, "Errors": on_error(next)}})
+        }
+        None => {
+            json!({"Identifier": id, "Type": "MessageParticipant", "Parameters": {"Text": text}, "Transitions": {}})
+        }
+    }
+}
+
+fn disconnect(id: &str) -> Value {
+    json!({"Identifier": id, "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}})
+}
+
+/// Waits 30 flow seconds (0.3 s), so the test's socket is open before the flow speaks.
+fn pause(id: &str, next: &str) -> Value {
+    json!({"Identifier": id, "Type": "Wait", "Parameters": {"TimeLimitSeconds": "30"},
+           "Transitions": {"Conditions": [equals("WaitCompleted", next)], "Errors": on_error(next)}})
+}
+
+fn hold(id: &str) -> Value {
+    json!({"Identifier": id, "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
+           "Transitions": {"Conditions": [equals("WaitCompleted", id)], "Errors": on_error(id)}})
+}
+
+async fn import(
+    server: &TestServer,
+    instance: &str,
+    name: &str,
+    start: &str,
+    actions: Value,
+) -> String {
+    let content =
+        json!({"Version": "2019-10-30", "StartAction": start, "Actions": actions}).to_string();
+    let (status, _, created) = server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{instance}"),
+            Some(json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    created["ContactFlowId"].as_str().unwrap().to_string()
+}
+
+/// Starts a chat on `flow` and opens the customer's socket at once (before the flow speaks
+/// is not guaranteed, so callers read the transcript for what came first).
+async fn start_on(server: &TestServer, instance: &str, flow: &str, extra: Value) -> (Chat, Socket) {
+    let mut body = json!({"InstanceId": instance, "ContactFlowId": flow, "ParticipantDetails": {"DisplayName": "Ana"}});
+    if let (Some(target), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    let (status, _, started) = server.connect("PUT", "/contact/chat", Some(body)).await;
+    assert_eq!(status, 200, "{started}");
+    let token = started["ParticipantToken"].as_str().unwrap();
+    let (status, _, connection) = server
+        .participant(
+            "/participant/connection",
+            token,
+            json!({"Type": ["WEBSOCKET", "CONNECTION_CREDENTIALS"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    let chat = Chat {
+        instance_id: instance.to_string(),
+        contact_id: started["ContactId"].as_str().unwrap().into(),
+        participant_id: started["ParticipantId"].as_str().unwrap().into(),
+        participant_token: token.into(),
+        connection_token: connection["ConnectionCredentials"]["ConnectionToken"]
+            .as_str()
+            .unwrap()
+            .into(),
+        websocket_url: connection["Websocket"]["Url"].as_str().unwrap().into(),
+    };
+    let socket = open_socket(&chat.websocket_url).await;
+    (chat, socket)
+}
+
+/// The transcript's system messages (what the flow said), oldest first, once `count` arrived.
+async fn system_messages(server: &TestServer, chat: &Chat, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let (_, _, transcript) = server
+            .participant(
+                "/participant/transcript",
+                &chat.connection_token,
+                json!({"MaxResults": 100, "ScanDirection": "FORWARD", "SortOrder": "ASCENDING"}),
+            )
+            .await;
+        let said: Vec<String> = transcript["Transcript"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|i| i["ParticipantRole"] == "SYSTEM" && i["Type"] == "MESSAGE")
+                    .map(|i| i["Content"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if said.len() >= count {
+            return said;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the flow did not say {count} things");
+}
+
+/// The flow's messages read from the socket until the chat ends.
+async fn said_until_the_end(socket: &mut Socket) -> Vec<String> {
+    let mut said = Vec::new();
+    loop {
+        let item = next_item(socket).await.expect("chat.ended");
+        if item["ContentType"] == ENDED {
+            return said;
+        }
+        if item["ParticipantRole"] == "SYSTEM" && item["Type"] == "MESSAGE" {
+            said.push(item["Content"].as_str().unwrap_or_default().to_string());
+        }
+    }
+}
+
+async fn attributes(server: &TestServer, chat: &Chat) -> Value {
+    let (_, _, reply) = server
+        .connect(
+            "GET",
+            &format!(
+                "/contact/attributes/{}/{}",
+                chat.instance_id, chat.contact_id
+            ),
+            None,
+        )
+        .await;
+    reply["Attributes"].clone()
+}
+
+async fn send(server: &TestServer, chat: &Chat, text: &str) {
+    let (status, _, body) = server
+        .participant(
+            "/participant/message",
+            &chat.connection_token,
+            json!({"ContentType": "text/plain", "Content": text}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn server(dir: &tempfile::TempDir) -> (TestServer, String) {
+    let server = TestServer::start(dir.path(), MINUTE_MS).await;
+    let (_, _, instances) = server.connect("GET", "/instance", None).await;
+    let instance = instances["InstanceSummaryList"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (server, instance)
+}
+
+#[tokio::test]
+async fn the_default_chat_flow_greets_and_queues_into_the_customer_queue_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let (_, _, flows) = server
+        .connect("GET", &format!("/contact-flows-summary/{instance}"), None)
+        .await;
+    let default = flows["ContactFlowSummaryList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["Name"] == "Default chat flow")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (chat, _socket) = start_on(&server, &instance, &default, json!({})).await;
+    let said = system_messages(&server, &chat, 2).await;
+    assert_eq!(
+        said[0],
+        "Thanks for contacting us. An agent will be with you shortly."
+    );
+    assert_eq!(
+        said[1],
+        "You are in the queue. The next available agent will answer you here."
+    );
+    // Queued, the chat stays open for an agent.
+    send(&server, &chat, "still there?").await;
+}
+
+#[tokio::test]
+async fn references_compare_attributes_and_disconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Branches",
+        "pause",
+        json!([
+            pause("pause", "hello"),
+            say("hello", "Hi $.Attributes.name, on $.Channel", Some("check")),
+            {"Identifier": "check", "Type": "Compare", "Parameters": {"ComparisonValue": "$.Attributes.tier"},
+             "Transitions": {"NextAction": "other", "Conditions": [
+                {"NextAction": "gold", "Condition": {"Operator": "NumberGreaterOrEqualTo", "Operands": ["10"]}},
+                equals("basic", "basic")],
+              "Errors": [{"NextAction": "other", "ErrorType": "NoMatchingCondition"}]}},
+            {"Identifier": "gold", "Type": "UpdateContactAttributes",
+             "Parameters": {"Attributes": {"route": "gold", "seen_$.Attributes.name": "$.ContactId"}},
+             "Transitions": {"NextAction": "bye", "Errors": on_error("bye")}},
+            say("basic", "basic", Some("bye")),
+            say("other", "other", Some("bye")),
+            say("bye", "Goodbye", Some("end")),
+            disconnect("end")
+        ]),
+    )
+    .await;
+    for (tier, branch) in [("12", None), ("basic", Some("basic")), ("7", Some("other"))] {
+        let (chat, mut socket) = start_on(
+            &server,
+            &instance,
+            &flow,
+            json!({"Attributes": {"name": "Ana", "tier": tier}}),
+        )
+        .await;
+        // DisconnectParticipant ends the chat for the customer.
+        let said = said_until_the_end(&mut socket).await;
+        assert_eq!(said[0], "Hi Ana, on CHAT");
+        match branch {
+            Some(text) => assert_eq!(said[1], text),
+            None => {
+                let recorded = attributes(&server, &chat).await;
+                assert_eq!(recorded["route"], "gold");
+                assert_eq!(recorded["seen_Ana"], chat.contact_id.as_str());
+            }
+        }
+        assert_eq!(said.last().unwrap(), "Goodbye");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_wait_resumes_on_a_message_or_its_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Disconnect-style",
+        "pause",
+        json!([
+            pause("pause", "ask"),
+            say("ask", "Anything else?", Some("wait")),
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "60", "Events": ["CustomerReturned"]},
+             "Transitions": {"Conditions": [equals("CustomerReturned", "back"), equals("WaitCompleted", "late")],
+                             "Errors": on_error("late")}},
+            say("back", "Welcome back", Some("hold")),
+            hold("hold"),
+            say("late", "Too late", Some("end")),
+            disconnect("end")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    system_messages(&server, &chat, 1).await;
+    send(&server, &chat, "yes, one more thing").await;
+    let said = system_messages(&server, &chat, 2).await;
+    assert_eq!(said, vec!["Anything else?", "Welcome back"]);
+
+    // Nobody answers: after 60 flow seconds (0.6 s) the wait completes.
+    let (_quiet, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert_eq!(
+        said_until_the_end(&mut socket).await,
+        vec!["Anything else?", "Too late"]
+    );
+}
+
+#[tokio::test]
+async fn a_bot_wait_follows_the_custom_participant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Bot hand-off",
+        "pause",
+        json!([
+            // Gives the test time to add the bot, as a Lambda would.
+            pause("pause", "bot"),
+            {"Identifier": "bot", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "900", "Events": ["BotParticipantDisconnected"]},
+             "Transitions": {"Conditions": [equals("BotParticipantDisconnected", "done"), equals("WaitCompleted", "timeout")],
+                             "Errors": [{"NextAction": "missing", "ErrorType": "ParticipantNotFound"}, {"NextAction": "timeout", "ErrorType": "NoMatchingError"}]}},
+            say("done", "The bot is done", Some("hold")),
+            say("missing", "No bot", Some("hold")),
+            say("timeout", "Timed out", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
+    let (status, _, bot) = server
+        .connect(
+            "POST",
+            "/contact/create-participant",
+            Some(json!({"InstanceId": instance, "ContactId": chat.contact_id,
+                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{bot}");
+    let (status, _, connection) = server
+        .participant(
+            "/participant/connection",
+            bot["ParticipantCredentials"]["ParticipantToken"]
+                .as_str()
+                .unwrap(),
+            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    loop {
+        if next_item(&mut socket).await.expect("joined")["ContentType"] == JOINED {
+            break;
+        }
+    }
+    // Let the flow reach the bot Wait (the pause lasts 0.3 s), then the bot leaves.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let bot_token = connection["ConnectionCredentials"]["ConnectionToken"]
+        .as_str()
+        .unwrap();
+    let (status, _, _) = server
+        .participant("/participant/disconnect", bot_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["The bot is done"]
+    );
+
+    // Without a bot the Wait takes ParticipantNotFound.
+    let (lonely, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert_eq!(system_messages(&server, &lonely, 1).await, vec!["No bot"]);
+}
+
+#[tokio::test]
+async fn unknown_functions_flows_and_queues_take_error_branches_and_transfers_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let target = import(
+        &server,
+        &instance,
+        "Target",
+        "there",
+        json!([
+            say(
+                "there",
+                "In the target flow with $.Attributes.k",
+                Some("hold")
+            ),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let flow = import(
+        &server,
+        &instance,
+        "Errors",
+        "lambda",
+        json!([
+            {"Identifier": "lambda", "Type": "InvokeLambdaFunction",
+             "Parameters": {"LambdaFunctionARN": "arn:aws:lambda:us-east-1:000000000000:function:nowhere", "InvocationTimeLimitSeconds": "3"},
+             "Transitions": {"NextAction": "never", "Errors": on_error("lambda-failed")}},
+            say("never", "never", Some("hold")),
+            say("lambda-failed", "Lambda failed", Some("queue")),
+            {"Identifier": "queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": "arn:aws:connect:us-east-1:000000000000:instance/x/queue/missing"},
+             "Transitions": {"NextAction": "transfer", "Errors": on_error("transfer")}},
+            {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": on_error("queue-failed")}},
+            say("queue-failed", "Queue failed", Some("set")),
+            {"Identifier": "set", "Type": "UpdateContactAttributes", "Parameters": {"Attributes": {"k": "v"}},
+             "Transitions": {"NextAction": "go", "Errors": on_error("go")}},
+            {"Identifier": "go", "Type": "TransferToFlow", "Parameters": {"ContactFlowId": target},
+             "Transitions": {"NextAction": "never", "Errors": on_error("never")}},
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert_eq!(
+        system_messages(&server, &chat, 3).await,
+        vec!["Lambda failed", "Queue failed", "In the target flow with v"]
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_flow_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Slow",
+        "wait",
+        json!([
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "120"},
+             "Transitions": {"Conditions": [equals("WaitCompleted", "after")], "Errors": on_error("after")}},
+            say("after", "Still here after the restart", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.stop().await;
+    // Down past the 1.2 s deadline; the restarted node's sweep finds the overdue wait.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let server = TestServer::start(dir.path(), MINUTE_MS).await;
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["Still here after the restart"]
+    );
+}
