@@ -29,6 +29,10 @@ pub struct Config {
     pub secret_access_key: Option<String>,
     /// Length of one minute of chat timers in milliseconds (shorten for tests and demos).
     pub timer_minute_ms: i64,
+    /// HTTP endpoints standing in for Lambda functions: function ARN or name → URL. A flow's
+    /// InvokeLambdaFunction POSTs Connect's event there.
+    #[serde(default)]
+    pub functions: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -43,6 +47,7 @@ impl Default for Config {
             access_key_id: None,
             secret_access_key: None,
             timer_minute_ms: 60_000,
+            functions: Default::default(),
         }
     }
 }

@@ -153,6 +153,7 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.account_id = config.account_id;
     server_config.public_url = config.public_url;
     server_config.timer_minute_ms = config.timer_minute_ms.max(1);
+    server_config.functions = config.functions.clone();
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -124,7 +124,6 @@ impl AppState {
         };
         let mut state = claimed.state;
         let mut outcome = claimed.outcome;
-        let surroundings = self.surroundings(&contact, &state).await?;
         let mut dice = || (rand_u32() % 100) + 1;
         loop {
             let Some(contact) = self.store.get_contact(contact_id).await? else {
@@ -139,6 +138,8 @@ impl AppState {
                     .finish_flow(&contact, state, &token, Ended::Broken(why))
                     .await;
             };
+            // Read afresh each round: effects (a function adding a bot) change them.
+            let surroundings = self.surroundings(&contact, &state).await?;
             let interpreter = Interpreter {
                 document: &document,
                 minute_ms: self.config.timer_minute_ms,
@@ -233,12 +234,15 @@ impl AppState {
                     return Ok(());
                 }
                 Effect::InvokeLambda(call) => {
-                    tracing::warn!(
-                        contact_id,
-                        function = call.function,
-                        "InvokeLambdaFunction: no HTTP endpoint is registered for this function; taking the error branch"
+                    outcome = Some(
+                        self.invoke_function(
+                            &contact,
+                            &call,
+                            &state.initiation_method,
+                            surroundings.queue.clone(),
+                        )
+                        .await,
                     );
-                    outcome = Some(Outcome::Failed("NoMatchingError".into()));
                 }
                 Effect::TransferToFlow { flow } => match self.flow_document(&contact, &flow).await?
                 {

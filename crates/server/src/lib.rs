@@ -12,6 +12,7 @@ pub mod connect;
 pub mod error;
 pub mod flows;
 mod holders;
+mod lambda;
 mod layers;
 mod metrics;
 pub mod participant;
@@ -52,6 +53,7 @@ pub async fn start(
         metrics: metrics::Metrics::default(),
         holders: holders::HolderCache::new(single_writer),
         removals: tokio::sync::broadcast::channel(1024).0,
+        http: reqwest::Client::new(),
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

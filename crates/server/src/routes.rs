@@ -85,6 +85,13 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
             connect_op!(connect::update_contact_flow_metadata)
         }
         (Api::Connect, "DeleteContactFlow") => connect_op!(connect::delete_contact_flow),
+        (Api::Connect, "AssociateLambdaFunction") => {
+            connect_op!(connect::associate_lambda_function)
+        }
+        (Api::Connect, "DisassociateLambdaFunction") => {
+            connect_op!(connect::disassociate_lambda_function)
+        }
+        (Api::Connect, "ListLambdaFunctions") => connect_op!(connect::list_lambda_functions),
         (Api::Connect, "CreateParticipant") => connect_op!(connect::create_participant),
         (Api::Connect, "UpdateParticipantRoleConfig") => {
             connect_op!(connect::update_participant_role_config)

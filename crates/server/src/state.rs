@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub timer_minute_ms: i64,
     /// Largest accepted difference between a SigV4 request's time and ours.
     pub max_clock_skew_secs: i64,
+    /// Where flows reach their Lambda functions: function ARN or name → HTTP URL.
+    pub functions: std::collections::BTreeMap<String, String>,
 }
 
 impl ServerConfig {
@@ -43,6 +45,7 @@ impl ServerConfig {
             public_url: None,
             timer_minute_ms: 60_000,
             max_clock_skew_secs: 300,
+            functions: Default::default(),
         }
     }
 
@@ -72,6 +75,8 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// Token lookups, remembered when this node is its store's only writer.
     pub holders: crate::holders::HolderCache,
+    /// Calls function endpoints for InvokeLambdaFunction.
+    pub http: reqwest::Client,
     /// Participants that chat timers or a newcomer removed; what continues the chat (the flow
     /// a Wait block waits in) listens here.
     pub removals: broadcast::Sender<Removal>,

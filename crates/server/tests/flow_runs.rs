@@ -440,3 +440,282 @@ async fn a_waiting_flow_resumes_after_a_restart() {
         vec!["Still here after the restart"]
     );
 }
+
+/// What the test's stand-in Lambda functions share with the test.
+#[derive(Default)]
+struct Functions {
+    liaison: tokio::sync::OnceCell<TestServer>,
+    events: std::sync::Mutex<Vec<Value>>,
+    bot_token: std::sync::Mutex<Option<String>>,
+}
+
+/// Serves three functions: `add-bot` (the custom-bot pattern: it calls Liaison's Connect API
+/// with the ids of the event, like the corpus's custom-chat-bot Lambda), `slow` and `nested`.
+async fn function_server(functions: std::sync::Arc<Functions>) -> String {
+    use axum::routing::post;
+    let add_bot = {
+        let functions = functions.clone();
+        move |axum::Json(event): axum::Json<Value>| {
+            let functions = functions.clone();
+            async move {
+                functions.events.lock().unwrap().push(event.clone());
+                let data = &event["Details"]["ContactData"];
+                let instance = data["InstanceARN"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let liaison = functions.liaison.get().unwrap();
+                let (_, _, created) = liaison
+                    .connect(
+                        "POST",
+                        "/contact/create-participant",
+                        Some(json!({"InstanceId": instance, "ContactId": data["ContactId"],
+                                    "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": data["Attributes"]["botName"]}})),
+                    )
+                    .await;
+                let token = created["ParticipantCredentials"]["ParticipantToken"]
+                    .as_str()
+                    .unwrap_or_default();
+                let (status, _, connection) = liaison
+                    .participant(
+                        "/participant/connection",
+                        token,
+                        json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+                    )
+                    .await;
+                let ok = status == 200;
+                *functions.bot_token.lock().unwrap() =
+                    connection["ConnectionCredentials"]["ConnectionToken"]
+                        .as_str()
+                        .map(str::to_string);
+                axum::Json(json!({"status": if ok { "success" } else { "failed" }}))
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/add-bot", post(add_bot))
+        .route(
+            "/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                axum::Json(json!({"status": "late"}))
+            }),
+        )
+        .route(
+            "/nested",
+            post(|| async { axum::Json(json!({"status": {"deep": "x"}})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn the_corpus_custom_bot_flow_runs_with_an_http_function() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/flows-public/vishalforcode__amazon-connect-chat-with-custom-participants__lib__custom-chat-bot.json");
+    let Ok(exported) = std::fs::read_to_string(&corpus) else {
+        eprintln!("no flow corpus at {}; skipping", corpus.display());
+        return;
+    };
+    let functions = std::sync::Arc::new(Functions::default());
+    let base = function_server(functions.clone()).await;
+    let arn = "arn:aws:lambda:us-east-1:000000000000:function:add-bot";
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config();
+    config.timer_minute_ms = MINUTE_MS;
+    config
+        .functions
+        .insert(arn.into(), format!("{base}/add-bot"));
+    config
+        .functions
+        .insert("slow".into(), format!("{base}/slow"));
+    config
+        .functions
+        .insert("nested".into(), format!("{base}/nested"));
+    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
+    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (_, _, instances) = server.connect("GET", "/instance", None).await;
+    let instance = instances["InstanceSummaryList"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The export leaves the function unset ("NOT-SET"); its owner fills in the ARN.
+    let content = exported.replace("NOT-SET", arn);
+    let (status, _, created) = server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{instance}"),
+            Some(json!({"Name": "Custom bot", "Type": "CONTACT_FLOW", "Content": content})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let flow = created["ContactFlowId"].as_str().unwrap().to_string();
+
+    // Not associated yet: the flow takes its error branch.
+    let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert!(
+        said_until_the_end(&mut socket)
+            .await
+            .contains(&"Error invoking bot.".to_string())
+    );
+    let _ = chat;
+
+    for function in [arn, "arn:aws:lambda:us-east-1:000000000000:function:slow"] {
+        let (status, _, body) = server
+            .connect(
+                "PUT",
+                &format!("/instance/{instance}/lambda-function"),
+                Some(json!({"FunctionArn": function})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, _, listed) = server
+        .connect(
+            "GET",
+            &format!("/instance/{instance}/lambda-functions"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["LambdaFunctions"].as_array().unwrap().len(), 2);
+    let _ = functions.liaison.set(server);
+    let server = functions.liaison.get().unwrap();
+
+    let (chat, mut socket) = start_on(
+        server,
+        &instance,
+        &flow,
+        json!({"Attributes": {"botName": "Helper"}}),
+    )
+    .await;
+    // The function added and connected the bot; the flow waits for it to leave.
+    let joined = loop {
+        let item = next_item(&mut socket).await.expect("the bot joins");
+        if item["ContentType"] == JOINED {
+            break item;
+        }
+    };
+    assert_eq!(joined["ParticipantRole"], "CUSTOM_BOT");
+    let event = functions.events.lock().unwrap()[0].clone();
+    assert_eq!(event["Name"], "ContactFlowEvent");
+    assert_eq!(
+        event["Details"]["ContactData"]["ContactId"],
+        chat.contact_id.as_str()
+    );
+    assert_eq!(event["Details"]["ContactData"]["Channel"], "CHAT");
+    assert_eq!(
+        event["Details"]["ContactData"]["Attributes"]["botName"],
+        "Helper"
+    );
+    // The join is pushed while the function still waits for its answer.
+    let mut bot_token = None;
+    for _ in 0..100 {
+        bot_token = functions.bot_token.lock().unwrap().clone();
+        if bot_token.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bot_token = bot_token.expect("the bot's connection");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _, _) = server
+        .participant("/participant/disconnect", &bot_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let said = said_until_the_end(&mut socket).await;
+    assert!(
+        said.contains(&"Bot was successful.".to_string()),
+        "{said:?}"
+    );
+}
+
+#[tokio::test]
+async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch() {
+    let functions = std::sync::Arc::new(Functions::default());
+    let base = function_server(functions.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config();
+    config.timer_minute_ms = MINUTE_MS;
+    config
+        .functions
+        .insert("slow".into(), format!("{base}/slow"));
+    config
+        .functions
+        .insert("nested".into(), format!("{base}/nested"));
+    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
+    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (_, _, instances) = server.connect("GET", "/instance", None).await;
+    let instance = instances["InstanceSummaryList"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let slow = "arn:aws:lambda:us-east-1:000000000000:function:slow";
+    let nested = "arn:aws:lambda:us-east-1:000000000000:function:nested";
+    for function in [slow, nested] {
+        server
+            .connect(
+                "PUT",
+                &format!("/instance/{instance}/lambda-function"),
+                Some(json!({"FunctionArn": function})),
+            )
+            .await;
+    }
+    let call = |id: &str, function: &str, next: &str, failed: &str| {
+        json!({"Identifier": id, "Type": "InvokeLambdaFunction",
+               "Parameters": {"LambdaFunctionARN": function, "InvocationTimeLimitSeconds": "1",
+                              "ResponseValidation": {"ResponseType": "STRING_MAP"}},
+               "Transitions": {"NextAction": next, "Errors": on_error(failed)}})
+    };
+    let flow = import(
+        &server,
+        &instance,
+        "Failing functions",
+        "slow",
+        json!([
+            call("slow", slow, "ok1", "slow-failed"),
+            say("ok1", "slow answered", Some("nested")),
+            say("slow-failed", "slow timed out", Some("nested")),
+            call("nested", nested, "ok2", "nested-failed"),
+            say("ok2", "nested accepted", Some("hold")),
+            say("nested-failed", "nested refused", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert_eq!(
+        system_messages(&server, &chat, 2).await,
+        vec!["slow timed out", "nested refused"]
+    );
+    let (status, _, gone) = server
+        .connect(
+            "DELETE",
+            &format!(
+                "/instance/{instance}/lambda-function?functionArn={}",
+                slow.replace(':', "%3A")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{gone}");
+    let (status, _, gone) = server
+        .connect(
+            "DELETE",
+            &format!(
+                "/instance/{instance}/lambda-function?functionArn={}",
+                slow.replace(':', "%3A")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, gone["__type"].as_str()),
+        (404, Some("ResourceNotFoundException"))
+    );
+}

@@ -230,6 +230,18 @@ pub trait Store: Send + Sync + 'static {
     /// `(id, name)` of an instance's queues, by name.
     async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>>;
 
+    /// Lets the instance's flows invoke a function (idempotent).
+    async fn associate_function(
+        &self,
+        instance_id: &str,
+        function_arn: &str,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// `false` when the function was not associated.
+    async fn disassociate_function(&self, instance_id: &str, function_arn: &str) -> Result<bool>;
+    /// The instance's associated function ARNs, sorted.
+    async fn list_functions(&self, instance_id: &str) -> Result<Vec<String>>;
+
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
     /// Adds a custom participant unless the contact's participants forbid it (checked while the
     /// contact is locked, so two nodes cannot both add one).

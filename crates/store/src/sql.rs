@@ -15,7 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 5] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "chat core",
@@ -40,6 +40,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 5] = [
         6,
         "timers that watch messages",
         include_str!("../migrations/0006_timers_that_watch_messages.sql"),
+    ),
+    (
+        7,
+        "lambda functions",
+        include_str!("../migrations/0007_lambda_functions.sql"),
     ),
 ];
 
@@ -431,6 +436,39 @@ macro_rules! chat_store {
                     .execute(&self.writer)
                     .await?;
                 Ok(())
+            }
+
+            async fn associate_function(&self, instance_id: &str, function_arn: &str, now_ms: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO lambda_functions (instance_id, function_arn, created_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (instance_id, function_arn) DO NOTHING",
+                )
+                .bind(instance_id)
+                .bind(function_arn)
+                .bind(now_ms)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn disassociate_function(&self, instance_id: &str, function_arn: &str) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM lambda_functions WHERE instance_id = $1 AND function_arn = $2")
+                    .bind(instance_id)
+                    .bind(function_arn)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
+            }
+
+            async fn list_functions(&self, instance_id: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT function_arn FROM lambda_functions WHERE instance_id = $1 ORDER BY function_arn")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|row| sqlx::Row::try_get(row, "function_arn").map_err($crate::StoreError::from))
+                    .collect()
             }
 
             async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>> {

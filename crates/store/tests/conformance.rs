@@ -26,6 +26,7 @@ async fn suite(store: Arc<dyn Store>) {
     instances_are_inserted_listed_and_found(s).await;
     flows_are_listed_by_name_and_scoped_to_their_instance(s).await;
     queues_are_inserted_and_listed_by_name(s).await;
+    functions_are_associated_per_instance(s).await;
     create_chat_writes_contact_customer_token_and_items(s).await;
     create_chat_replays_a_client_token_without_writing(s).await;
     tokens_are_found_by_hash(s).await;
@@ -1950,5 +1951,26 @@ async fn due_timers_are_claimed_once_until_their_lease_ends(store: &dyn Store) {
                 .unwrap()
         ),
         1
+    );
+}
+
+async fn functions_are_associated_per_instance(store: &dyn Store) {
+    let one = new_instance(store).await;
+    let two = new_instance(store).await;
+    let b = "arn:aws:lambda:us-east-1:1:function:b";
+    let a = "arn:aws:lambda:us-east-1:1:function:a";
+    for arn in [b, a, b] {
+        store.associate_function(&one.id, arn, T0).await.unwrap();
+    }
+    assert_eq!(
+        store.list_functions(&one.id).await.unwrap(),
+        vec![a.to_string(), b.to_string()]
+    );
+    assert!(store.list_functions(&two.id).await.unwrap().is_empty());
+    assert!(!store.disassociate_function(&two.id, a).await.unwrap());
+    assert!(store.disassociate_function(&one.id, a).await.unwrap());
+    assert_eq!(
+        store.list_functions(&one.id).await.unwrap(),
+        vec![b.to_string()]
     );
 }

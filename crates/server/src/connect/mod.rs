@@ -1,14 +1,17 @@
 //! Connect API (SigV4) operations, one module each: request, response and handler side by side.
 
+pub mod associate_lambda_function;
 pub mod create_contact_flow;
 pub mod create_participant;
 pub mod delete_contact_flow;
 pub mod describe_contact;
 pub mod describe_contact_flow;
 pub mod describe_instance;
+pub mod disassociate_lambda_function;
 pub mod get_contact_attributes;
 pub mod list_contact_flows;
 pub mod list_instances;
+pub mod list_lambda_functions;
 pub mod start_chat_contact;
 pub mod stop_contact;
 pub mod update_contact_attributes;

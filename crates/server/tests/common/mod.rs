@@ -56,8 +56,18 @@ impl TestServer {
 
     /// Starts a server on the given store (several servers may share one PostgreSQL store).
     pub async fn start_on(store: Arc<dyn Store>, minute_ms: i64) -> TestServer {
-        let mut config = ServerConfig::new(vec![(ACCESS_KEY.into(), SECRET_KEY.into())]);
+        let mut config = TestServer::config();
         config.timer_minute_ms = minute_ms;
+        TestServer::start_configured(store, config).await
+    }
+
+    /// The configuration tests start from: the test keys, one region.
+    pub fn config() -> ServerConfig {
+        ServerConfig::new(vec![(ACCESS_KEY.into(), SECRET_KEY.into())])
+    }
+
+    /// Starts a server with a configuration of the test's own.
+    pub async fn start_configured(store: Arc<dyn Store>, config: ServerConfig) -> TestServer {
         let state = liaison_server::start(store, Arc::new(SystemClock), config)
             .await
             .expect("start");
