@@ -44,6 +44,17 @@ pub enum Trigger {
     Due,
 }
 
+/// What storing a run came to.
+enum Stored {
+    /// Stored as given.
+    Held,
+    /// Another node holds the run now; this node stops.
+    Lost,
+    /// The run was about to wait for the customer, who wrote meanwhile: it goes on with this
+    /// message.
+    Resume(String),
+}
+
 /// A claimed run and how its waiting action ended, if it was waiting.
 struct Claimed {
     state: FlowState,
@@ -139,7 +150,7 @@ impl AppState {
                     .await;
             };
             // Read afresh each round: effects (a function adding a bot) change them.
-            let surroundings = self.surroundings(&contact, &state).await?;
+            let surroundings = self.surroundings(&contact).await?;
             let interpreter = Interpreter {
                 document: &document,
                 minute_ms: self.config.timer_minute_ms,
@@ -161,9 +172,21 @@ impl AppState {
             let effect = match step {
                 Step::Waiting => {
                     state.runner = None;
-                    self.store_flow(&contact.id, &state, &token, Vec::new())
-                        .await?;
-                    return Ok(());
+                    match self
+                        .store_flow(&contact.id, &state, &token, Vec::new())
+                        .await?
+                    {
+                        Stored::Resume(text) => {
+                            state.runner = Some(token.clone());
+                            outcome = Some(if state.waits_for(WaitEvent::CustomerInput) {
+                                Outcome::Input(text)
+                            } else {
+                                Outcome::Event(WaitEvent::CustomerReturned)
+                            });
+                            continue;
+                        }
+                        Stored::Held | Stored::Lost => return Ok(()),
+                    }
                 }
                 Step::Ended(ended) => {
                     return self.finish_flow(&contact, state, &token, ended).await;
@@ -176,7 +199,7 @@ impl AppState {
                     log_trace(&contact.id, &state, &trace);
                     state.lease_until_ms = now + LEASE_MS;
                     let item = system_message(text, now);
-                    if !self
+                    if let Stored::Lost = self
                         .store_flow(&contact.id, &state, &token, vec![item])
                         .await?
                     {
@@ -234,14 +257,15 @@ impl AppState {
                     return Ok(());
                 }
                 Effect::InvokeLambda(call) => {
-                    outcome = Some(
-                        self.invoke_function(
-                            &contact,
-                            &call,
-                            &state.initiation_method,
-                            surroundings.queue.clone(),
+                    let queue = surroundings.working_queue(&state).map(|(id, name)| {
+                        (
+                            name.clone(),
+                            format!("{}/queue/{id}", surroundings.queue_arn_prefix),
                         )
-                        .await,
+                    });
+                    outcome = Some(
+                        self.invoke_function(&contact, &call, &state.initiation_method, queue)
+                            .await,
                     );
                 }
                 Effect::TransferToFlow { flow } => match self.flow_document(&contact, &flow).await?
@@ -250,7 +274,7 @@ impl AppState {
                         state.transfer(&target.id, &document.start_action);
                         state.flow_type = target.flow_type;
                         state.lease_until_ms = now + LEASE_MS;
-                        if !self
+                        if let Stored::Lost = self
                             .store_flow(&contact.id, &state, &token, Vec::new())
                             .await?
                         {
@@ -305,6 +329,16 @@ impl AppState {
                     }
                     _ => None,
                 },
+                (Trigger::CustomerMessage { text }, Some(mut state))
+                    if state.runner.is_some() && !state.finished =>
+                {
+                    // Mid-drive: the run's next customer wait takes the message.
+                    state.pending_message = Some(text.clone());
+                    return TimerEffect {
+                        timer: Some(timer_of(&state)),
+                        ..TimerEffect::default()
+                    };
+                }
                 (Trigger::CustomerMessage { text }, Some(state)) if state.runner.is_none() => {
                     if state.waits_for(WaitEvent::CustomerInput) {
                         Some((state, Some(Outcome::Input(text.clone()))))
@@ -373,32 +407,45 @@ impl AppState {
         Ok(claimed)
     }
 
-    /// Stores the run (with `items`, in one transaction) if this node still holds it.
+    /// Stores the run (with `items`, in one transaction) if this node still holds it. A run
+    /// about to wait for the customer, who wrote meanwhile, is kept instead and resumes at once.
     async fn store_flow(
         &self,
         contact_id: &str,
         state: &FlowState,
         token: &str,
         items: Vec<NewItem>,
-    ) -> Result<bool, StoreError> {
-        // Still holding the run (`runner` set) or letting it go (`None`).
-        let mut next = state.clone();
-        if next.runner.is_some() {
-            next.runner = Some(token.to_string());
-        }
-        let held = Arc::new(Mutex::new(false));
-        let seen = held.clone();
+    ) -> Result<Stored, StoreError> {
+        let outcome = Arc::new(Mutex::new(Stored::Lost));
+        let seen = outcome.clone();
         let token = token.to_string();
+        let next = state.clone();
         let apply = move |stored: Option<&Timer>| {
-            let ours =
-                stored_state(stored).is_some_and(|s| s.runner.as_deref() == Some(token.as_str()));
-            *seen.lock().unwrap_or_else(|p| p.into_inner()) = ours;
-            if !ours {
+            let Some(previous) =
+                stored_state(stored).filter(|s| s.runner.as_deref() == Some(token.as_str()))
+            else {
                 return TimerEffect {
                     timer: stored.cloned(),
                     ..TimerEffect::default()
                 };
+            };
+            let mut next = next.clone();
+            let releasing = next.runner.is_none();
+            // Still holding the run (`runner` set) or letting it go (`None`).
+            if !releasing {
+                next.runner = Some(token.clone());
             }
+            let mut decided = Stored::Held;
+            match previous.pending_message {
+                Some(text) if releasing && next.wants_customer_messages() => {
+                    next.runner = Some(token.clone());
+                    next.lease_until_ms = previous.lease_until_ms;
+                    decided = Stored::Resume(text);
+                }
+                Some(text) if !releasing => next.pending_message = Some(text),
+                _ => next.pending_message = None,
+            }
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = decided;
             TimerEffect {
                 timer: Some(timer_of(&next)),
                 items: items.clone(),
@@ -415,20 +462,30 @@ impl AppState {
                 ..Append::default()
             })
             .await?;
-        let held = matches!(appended, Appended::Written(_))
-            && *held.lock().unwrap_or_else(|p| p.into_inner());
-        if held {
-            self.timers
-                .arm(contact_id, TimerKind::FlowRun, state.due_ms());
-            // Whether the contact watches messages may have changed.
-            self.holders.forget_contact(contact_id);
+        let stored = if matches!(appended, Appended::Written(_)) {
+            std::mem::replace(
+                &mut *outcome.lock().unwrap_or_else(|p| p.into_inner()),
+                Stored::Lost,
+            )
         } else {
-            tracing::warn!(
-                contact_id,
-                "another node took over this flow run; stopping here"
-            );
+            Stored::Lost
+        };
+        match &stored {
+            Stored::Lost => {
+                tracing::warn!(
+                    contact_id,
+                    "another node took over this flow run; stopping here"
+                )
+            }
+            Stored::Held => {
+                self.timers
+                    .arm(contact_id, TimerKind::FlowRun, state.due_ms());
+                // Whether the contact watches messages may have changed.
+                self.holders.forget_contact(contact_id);
+            }
+            Stored::Resume(_) => {}
         }
-        Ok(held)
+        Ok(stored)
     }
 
     /// Ends the run: a queued chat starts its customer-queue flow; an inbound flow that ends
@@ -444,7 +501,7 @@ impl AppState {
         state.runner = None;
         state.waiting = None;
         let in_queue_flow = state.flow_type == "CUSTOMER_QUEUE";
-        if !self
+        if let Stored::Lost = self
             .store_flow(&contact.id, &state, token, Vec::new())
             .await?
         {
@@ -535,11 +592,7 @@ impl AppState {
             .find(|(queue_id, _)| queue_id == id))
     }
 
-    async fn surroundings(
-        &self,
-        contact: &Contact,
-        state: &FlowState,
-    ) -> Result<Surroundings, StoreError> {
+    async fn surroundings(&self, contact: &Contact) -> Result<Surroundings, StoreError> {
         let participants = self.store.list_participants(&contact.id).await?;
         let custom_bot_present = participants
             .iter()
@@ -552,14 +605,12 @@ impl AppState {
             .find(|item| item.item.item_type == ItemType::Message)
             .and_then(|item| item.item.content);
         let instance_arn = self.config.instance_arn(&contact.instance_id);
-        let queue = self
-            .find_queue(contact, state.queue.as_deref())
-            .await?
-            .map(|(id, name)| (name, format!("{instance_arn}/queue/{id}")));
+        let queues = self.store.list_queues(&contact.instance_id).await?;
         Ok(Surroundings {
+            queue_arn_prefix: instance_arn.clone(),
             instance_arn,
             region: self.config.region.clone(),
-            queue,
+            queues,
             initial_message,
             custom_bot_present,
         })

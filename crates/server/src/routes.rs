@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Largest request body of the Connect API (flow content may be up to 256,000 characters).
-const CONNECT_BODY_LIMIT: usize = 1024 * 1024;
+/// Largest request body of the Connect API: flow content may be 256,000 characters, and JSON
+/// clients escape each non-ASCII one as `\uXXXX` (12 bytes for a surrogate pair).
+const CONNECT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest request body of the participant API (16 KiB of content, up to 4 bytes a character, plus JSON).
 const PARTICIPANT_BODY_LIMIT: usize = 128 * 1024;
 

@@ -11,12 +11,24 @@ use serde_json::Value;
 pub struct Surroundings {
     pub instance_arn: String,
     pub region: String,
-    /// The working queue's name and ARN, once set.
-    pub queue: Option<(String, String)>,
+    /// The instance's queues, `(id, name)`, to resolve the run's working queue.
+    pub queues: Vec<(String, String)>,
+    /// The instance ARN queues' ARNs start with.
+    pub queue_arn_prefix: String,
     /// The customer's first message (StartChatContact `InitialMessage`).
     pub initial_message: Option<String>,
     /// Whether a custom bot participant is in the chat.
     pub custom_bot_present: bool,
+}
+
+impl Surroundings {
+    /// The run's working queue, `(id, name)`, if it names one of the instance's queues (by id
+    /// or ARN).
+    pub fn working_queue(&self, run: &FlowState) -> Option<&(String, String)> {
+        let reference = run.queue.as_deref()?;
+        let id = reference.rsplit('/').next().unwrap_or(reference);
+        self.queues.iter().find(|(queue_id, _)| queue_id == id)
+    }
 }
 
 /// Everything a reference can reach.
@@ -73,10 +85,13 @@ impl Scope<'_> {
             "StoredCustomerInput" => leaf(self.run.stored_input.as_deref().and_then(text)),
             "LoopCounter" => leaf(text(&self.run.last_loop_count.to_string())),
             "Queue" => {
-                let (name, arn) = self.surroundings.queue.as_ref()?;
+                let (id, name) = self.surroundings.working_queue(self.run)?;
                 match rest {
                     [key] if key == "Name" => text(name),
-                    [key] if key == "ARN" => text(arn),
+                    [key] if key == "ARN" => text(&format!(
+                        "{}/queue/{id}",
+                        self.surroundings.queue_arn_prefix
+                    )),
                     _ => None,
                 }
             }

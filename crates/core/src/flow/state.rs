@@ -59,6 +59,10 @@ pub struct FlowState {
     /// Whether the run is over (it stays stored for its hooks and trace).
     #[serde(default)]
     pub finished: bool,
+    /// A customer message that came while a node drove the run: the run's next customer wait
+    /// (in that same drive) takes it instead of waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_message: Option<String>,
 }
 
 /// What a suspended action waits for.
@@ -109,6 +113,7 @@ impl FlowState {
             runner: None,
             lease_until_ms: 0,
             finished: false,
+            pending_message: None,
         }
     }
 
