@@ -1,4 +1,4 @@
-use super::{find_contact, find_instance};
+use super::{find_instance, require_contact};
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
 use liaison_core::idle::CustomParticipantRefusal;
@@ -52,13 +52,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 /// do within 15 seconds.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let Some(contact) = find_contact(state, &instance, &request.contact_id).await? else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact {} not found.",
-            request.contact_id
-        ))
-        .into());
-    };
+    let contact = require_contact(state, &instance, &request.contact_id).await?;
     let details = &request.participant_details;
     if details.participant_role.as_deref() != Some(ParticipantRole::CustomBot.as_str()) {
         return Err(invalid(

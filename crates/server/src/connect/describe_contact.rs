@@ -1,7 +1,6 @@
-use super::{contact_arn, epoch_seconds, find_contact, find_instance};
+use super::{contact_arn, epoch_seconds, find_instance, require_contact};
 use crate::error::ApiError;
 use crate::state::AppState;
-use liaison_wire::ConnectError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -44,13 +43,7 @@ struct ContactView {
 /// `GET /contacts/{InstanceId}/{ContactId}` — what Liaison knows about a contact.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let Some(contact) = find_contact(state, &instance, &request.contact_id).await? else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact {} not found.",
-            request.contact_id
-        ))
-        .into());
-    };
+    let contact = require_contact(state, &instance, &request.contact_id).await?;
     Ok(Response {
         contact: ContactView {
             arn: contact_arn(state, &contact),

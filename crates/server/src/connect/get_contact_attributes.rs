@@ -1,7 +1,6 @@
-use super::{find_contact, find_instance};
+use super::{find_instance, require_contact};
 use crate::error::ApiError;
 use crate::state::AppState;
-use liaison_wire::ConnectError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,13 +20,7 @@ pub struct Response {
 /// `GET /contact/attributes/{InstanceId}/{InitialContactId}` — the contact's user attributes.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let Some(contact) = find_contact(state, &instance, &request.initial_contact_id).await? else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact {} not found.",
-            request.initial_contact_id
-        ))
-        .into());
-    };
+    let contact = require_contact(state, &instance, &request.initial_contact_id).await?;
     Ok(Response {
         attributes: contact.attributes,
     })

@@ -161,6 +161,36 @@ pub async fn check_flow_name_free(
     Ok(())
 }
 
+/// Changes a flow's name, description and/or state (UpdateContactFlowName and
+/// UpdateContactFlowMetadata); names stay unique within the instance.
+pub async fn update_flow_metadata(
+    state: &AppState,
+    instance_id: &str,
+    flow_ref: &str,
+    name: Option<String>,
+    description: Option<String>,
+    flow_state: Option<String>,
+) -> Result<(), ApiError> {
+    let instance = find_instance(state, instance_id).await?;
+    let (flow, _) = find_flow(state, &instance, flow_ref).await?;
+    if let Some(name) = &name {
+        check_flow_name_free(state, &instance.id, name, Some(&flow.id)).await?;
+    }
+    let updated = Flow {
+        name: name.unwrap_or(flow.name.clone()),
+        description: description.unwrap_or(flow.description.clone()),
+        state: flow_state.unwrap_or(flow.state.clone()),
+        modified_ms: state.clock.now_ms(),
+        ..flow
+    };
+    state
+        .store
+        .update_flow(&updated)
+        .await
+        .or_internal(Api::Connect)?;
+    Ok(())
+}
+
 /// A contact of the instance; `None` when there is no such contact there.
 pub async fn find_contact(
     state: &AppState,
@@ -173,6 +203,19 @@ pub async fn find_contact(
         .await
         .or_internal(Api::Connect)?;
     Ok(contact.filter(|c| c.instance_id == instance.id))
+}
+
+/// A contact of the instance, or `ResourceNotFoundException` naming it.
+pub async fn require_contact(
+    state: &AppState,
+    instance: &Instance,
+    contact_id: &str,
+) -> Result<Contact, ApiError> {
+    find_contact(state, instance, contact_id)
+        .await?
+        .ok_or_else(|| {
+            ConnectError::ResourceNotFound(format!("Contact {contact_id} not found.")).into()
+        })
 }
 
 pub fn contact_arn(state: &AppState, contact: &Contact) -> String {

@@ -1,8 +1,6 @@
-use super::{check_flow_name_free, find_flow, find_instance};
-use crate::error::{ApiError, OrInternal};
+use super::update_flow_metadata;
+use crate::error::ApiError;
 use crate::state::AppState;
-use liaison_core::Flow;
-use liaison_wire::Api;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -20,21 +18,14 @@ pub struct Response {}
 /// `POST /contact-flows/{InstanceId}/{ContactFlowId}/name` — renames a flow and/or changes its
 /// description; names stay unique within the instance.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
-    let instance = find_instance(state, &request.instance_id).await?;
-    let (flow, _) = find_flow(state, &instance, &request.contact_flow_id).await?;
-    if let Some(name) = &request.name {
-        check_flow_name_free(state, &instance.id, name, Some(&flow.id)).await?;
-    }
-    let updated = Flow {
-        name: request.name.unwrap_or(flow.name.clone()),
-        description: request.description.unwrap_or(flow.description.clone()),
-        modified_ms: state.clock.now_ms(),
-        ..flow
-    };
-    state
-        .store
-        .update_flow(&updated)
-        .await
-        .or_internal(Api::Connect)?;
+    update_flow_metadata(
+        state,
+        &request.instance_id,
+        &request.contact_flow_id,
+        request.name,
+        request.description,
+        None,
+    )
+    .await?;
     Ok(Response {})
 }

@@ -1,4 +1,4 @@
-use super::{find_contact, find_instance};
+use super::{find_instance, require_contact};
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
 use liaison_core::ParticipantRole;
@@ -55,13 +55,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 /// started with; this one applies from the next agent or custom participant that joins.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let Some(contact) = find_contact(state, &instance, &request.contact_id).await? else {
-        return Err(ConnectError::ResourceNotFound(format!(
-            "Contact {} not found.",
-            request.contact_id
-        ))
-        .into());
-    };
+    let contact = require_contact(state, &instance, &request.contact_id).await?;
     let mut config = contact.timer_config;
     let mut seen: Vec<(ParticipantRole, &str)> = Vec::new();
     for setting in &request
