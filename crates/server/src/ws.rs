@@ -90,6 +90,8 @@ struct Subscriber {
     participant_id: String,
     contact_id: String,
     initial_contact_id: String,
+    /// The log position the socket starts after.
+    start_after: i64,
 }
 
 fn forbidden(message: &str) -> Response {
@@ -144,6 +146,8 @@ pub async fn upgrade(
         participant_id: record.participant_id,
         contact_id: contact.id,
         initial_contact_id: contact.initial_contact_id,
+        // The socket carries what is written after the handshake was asked for.
+        start_after: contact.last_seq,
     };
     upgrade
         .read_buffer_size(SOCKET_BUFFER)
@@ -225,12 +229,10 @@ fn ends_stream(item: &ChatItem, participant_id: &str) -> bool {
 }
 
 async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscriber) {
-    // Subscribe before reading the log's end, so nothing appended in between is missed.
     let mut log_grew = state.bus.subscribe(&subscriber.contact_id);
-    let mut sent_through = match state.store.get_contact(&subscriber.contact_id).await {
-        Ok(Some(contact)) => contact.last_seq,
-        _ => return,
-    };
+    // Items may have been written since the handshake: look once the client subscribes.
+    log_grew.mark_changed();
+    let mut sent_through = subscriber.start_after;
     // Items wait for the client's `aws/subscribe` to `aws/chat`, as the service does; what
     // was written meanwhile follows it, since the position was taken at connection.
     let mut subscribed = false;
