@@ -29,6 +29,24 @@ pub struct Flow {
     pub modified_ms: i64,
 }
 
+/// A flow module: part of a flow that flows run with `InvokeFlowModule`, on the same contact,
+/// coming back when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowModule {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub description: String,
+    pub content: String,
+    /// The module's `Settings` (its parameters and transitions), as given; empty when none.
+    pub settings: String,
+    /// `ACTIVE` or `ARCHIVED`.
+    pub state: String,
+    /// `PUBLISHED` or `SAVED`.
+    pub status: String,
+    pub modified_ms: i64,
+}
+
 /// Whether a contact still accepts traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactState {

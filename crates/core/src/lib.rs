@@ -11,7 +11,7 @@ pub mod token;
 pub mod transcript;
 
 pub use chat::{
-    ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
+    ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
     ParticipantRole,
 };
 pub use clock::{Clock, SystemClock, format_iso_millis, parse_iso_millis};

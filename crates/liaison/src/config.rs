@@ -33,6 +33,9 @@ pub struct Config {
     /// InvokeLambdaFunction POSTs Connect's event there.
     #[serde(default)]
     pub functions: std::collections::BTreeMap<String, String>,
+    /// Write every block of every flow run to the flow logs (`liaison flow logs`), not only
+    /// while a flow has logging enabled with UpdateFlowLoggingBehavior. Default `false`.
+    pub log_every_flow_block: bool,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             secret_access_key: None,
             timer_minute_ms: 60_000,
             functions: Default::default(),
+            log_every_flow_block: false,
         }
     }
 }

@@ -58,6 +58,22 @@ enum FlowCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print a contact's flow logs, one JSON record per line: the blocks its flows ran, their
+    /// resolved parameters, results and next blocks. Flows log while UpdateFlowLoggingBehavior
+    /// has logging on, or always with `log_every_flow_block`. Reads the store `serve` uses.
+    Logs {
+        /// The contact (chat) id.
+        contact_id: String,
+        /// Data directory (env LIAISON_DATA_DIR; default ./liaison-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `postgres://…` when the server stores in PostgreSQL (env LIAISON_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +86,42 @@ fn main() -> ExitCode {
         Command::Flow {
             command: FlowCommand::Validate { files },
         } => validate_flows(&files),
+        Command::Flow {
+            command:
+                FlowCommand::Logs {
+                    contact_id,
+                    data,
+                    config,
+                    database_url,
+                },
+        } => {
+            let overrides = config::Overrides {
+                listen: None,
+                data_dir: data,
+                database_url,
+            };
+            let config = match config::load(config.as_deref(), overrides) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("liaison: configuration error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("liaison: cannot start the runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(print_flow_logs(&config, &contact_id)) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("liaison: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve {
             listen,
             data,
@@ -141,19 +193,17 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
             );
         }
     };
-    let store: Arc<dyn Store> = match &config.database_url {
-        Some(url) => {
-            println!("Storing data in PostgreSQL");
-            Arc::new(PostgresStore::connect(url, None).await?)
-        }
-        None => Arc::new(SqliteStore::open(&config.data_dir).await?),
-    };
+    if config.database_url.is_some() {
+        println!("Storing data in PostgreSQL");
+    }
+    let store = open_store(&config).await?;
     let mut server_config = ServerConfig::new(vec![admin]);
     server_config.region = config.region;
     server_config.account_id = config.account_id;
     server_config.public_url = config.public_url;
     server_config.timer_minute_ms = config.timer_minute_ms.max(1);
     server_config.functions = config.functions.clone();
+    server_config.log_every_flow_block = config.log_every_flow_block;
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -161,6 +211,37 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     println!("Liaison listening on http://{}", listener.local_addr()?);
     liaison_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Opens the store the configuration names, as `serve` does.
+async fn open_store(config: &config::Config) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+    Ok(match &config.database_url {
+        Some(url) => Arc::new(PostgresStore::connect(url, None).await?),
+        None => Arc::new(SqliteStore::open(&config.data_dir).await?),
+    })
+}
+
+/// `liaison flow logs CONTACT_ID`: exits 1 when the contact has none.
+async fn print_flow_logs(
+    config: &config::Config,
+    contact_id: &str,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if config.database_url.is_none() && !config.data_dir.is_dir() {
+        return Err(format!("no data directory at {}", config.data_dir.display()).into());
+    }
+    let store = open_store(config).await?;
+    let records = store.flow_logs(contact_id).await?;
+    if records.is_empty() {
+        eprintln!(
+            "No flow logs for contact {contact_id}: its flows have not turned logging on \
+             (UpdateFlowLoggingBehavior), or the contact does not exist."
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    for record in records {
+        println!("{}", record.record);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -9,18 +9,22 @@
 //! the action it was at.
 
 use crate::bootstrap::DEFAULT_CUSTOMER_QUEUE_FLOW_NAME;
+use crate::connect::describe_contact_flow::flow_arn;
+use crate::connect::describe_contact_flow_module::module_arn;
 use crate::connect::id_from_arn;
 use crate::state::AppState;
 use crate::timers::TimerKind;
+use liaison_core::clock::format_iso_millis;
 use liaison_core::content::TEXT_PLAIN;
 use liaison_core::flow::{
-    Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, Outcome, Step, Surroundings,
-    TraceEntry, WaitEvent, validate,
+    Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, MODULE_FLOW_TYPE, Outcome,
+    Step, Surroundings, TraceEntry, WaitEvent, validate,
 };
-use liaison_core::{Contact, Flow, ItemType, NewItem, ParticipantRole};
+use liaison_core::{Contact, Flow, FlowModule, ItemType, NewItem, ParticipantRole};
 use liaison_store::{
-    Append, Appended, MergedAttributes, StoreError, Timer, TimerEffect, TimerUpdate,
+    Append, Appended, FlowLogRecord, MergedAttributes, StoreError, Timer, TimerEffect, TimerUpdate,
 };
+use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 /// How long a node may drive a run before others consider it dead.
@@ -31,14 +35,19 @@ const SYSTEM_DISPLAY_NAME: &str = "SYSTEM_MESSAGE";
 /// What sets a run going.
 #[derive(Debug, Clone)]
 pub enum Trigger {
-    /// Start `flow_id` (StartChatContact, a queue, a hook).
+    /// Start the contact's first flow (StartChatContact); `initiation` is how the contact
+    /// started, for `$.InitiationMethod`.
     Start {
         flow_id: String,
         initiation: &'static str,
     },
+    /// Go on in another flow of the same contact (its queue's flow, a hook) once the run has
+    /// finished, or at once when it `takes_over` a run that nobody drives.
+    Continue { flow_id: String, takes_over: bool },
     /// The customer sent a message (Wait `CustomerReturned`, GetParticipantInput).
     CustomerMessage { text: String },
-    /// The custom bot participant left (Wait `BotParticipantDisconnected`).
+    /// The custom bot participant left: a Wait `BotParticipantDisconnected` takes its branch;
+    /// otherwise the `CustomerRemaining` hook's flow, if set, takes over the chat.
     BotLeft,
     /// The stored run fell due: a wait's time limit, or a lease that ran out.
     Due,
@@ -55,10 +64,26 @@ enum Stored {
     Resume(String),
 }
 
+/// The flow or module a run is in, as the flow logs name it.
+struct Source {
+    name: String,
+    arn: String,
+}
+
 /// A claimed run and how its waiting action ended, if it was waiting.
 struct Claimed {
     state: FlowState,
     outcome: Option<Outcome>,
+}
+
+/// What a trigger came to under the contact's lock.
+enum Claim {
+    Claimed(Box<Claimed>),
+    /// The run does not wait for the bot that left: this flow (the `CustomerRemaining` hook)
+    /// takes over.
+    StartHook(String),
+    /// The trigger does not concern the run (nothing waits for it, or another node drives it).
+    Nothing,
 }
 
 fn stored_state(timer: Option<&Timer>) -> Option<FlowState> {
@@ -105,11 +130,17 @@ impl AppState {
             return Ok(());
         }
         let now = self.clock.now_ms();
-        let fresh = match &trigger {
+        let starting = match &trigger {
             Trigger::Start {
                 flow_id,
                 initiation,
-            } => match self.flow_document(&contact, flow_id).await? {
+            } => Some((flow_id, *initiation)),
+            // The run it follows tells the contact's initiation.
+            Trigger::Continue { flow_id, .. } => Some((flow_id, "")),
+            _ => None,
+        };
+        let fresh = match starting {
+            Some((flow_id, initiation)) => match self.flow_document(&contact, flow_id).await? {
                 Some((flow, document)) => {
                     let mut state = FlowState::new(&flow.id, &document.start_action, initiation);
                     state.flow_type = flow.flow_type;
@@ -124,14 +155,27 @@ impl AppState {
                     return Ok(());
                 }
             },
-            _ => None,
+            None => None,
         };
         let token = uuid::Uuid::new_v4().to_string();
-        let Some(claimed) = self
+        let claimed = match self
             .claim_flow(&contact, trigger, fresh, &token, now)
             .await?
-        else {
-            return Ok(());
+        {
+            Claim::Claimed(claimed) => *claimed,
+            Claim::StartHook(flow_id) => {
+                tracing::info!(
+                    contact_id,
+                    flow_id,
+                    "the bot left; the disconnect flow takes over"
+                );
+                let start = Trigger::Continue {
+                    flow_id,
+                    takes_over: true,
+                };
+                return Box::pin(self.drive_flow(contact_id, start)).await;
+            }
+            Claim::Nothing => return Ok(()),
         };
         let mut state = claimed.state;
         let mut outcome = claimed.outcome;
@@ -143,8 +187,13 @@ impl AppState {
             if !contact.is_open() {
                 return Ok(());
             }
-            let Some((_, document)) = self.flow_document(&contact, &state.flow_id).await? else {
+            let Some((flow, document)) = self.running_document(&contact, &state).await? else {
                 let why = format!("flow {} is gone or cannot be read", state.flow_id);
+                if state.leave_module() {
+                    tracing::warn!(contact_id, why, "flow module stopped");
+                    outcome = Some(Outcome::Failed("NoMatchingError".into()));
+                    continue;
+                }
                 return self
                     .finish_flow(&contact, state, &token, Ended::Broken(why))
                     .await;
@@ -154,6 +203,7 @@ impl AppState {
             let interpreter = Interpreter {
                 document: &document,
                 minute_ms: self.config.timer_minute_ms,
+                log_everything: self.config.log_every_flow_block,
             };
             let now = self.clock.now_ms();
             let mut trace = Vec::new();
@@ -168,7 +218,7 @@ impl AppState {
                 &mut dice,
                 &mut trace,
             );
-            log_trace(&contact.id, &state, &trace);
+            self.record_blocks(&contact, &flow, &mut trace).await?;
             let effect = match step {
                 Step::Waiting => {
                     state.runner = None;
@@ -188,6 +238,16 @@ impl AppState {
                         Stored::Held | Stored::Lost => return Ok(()),
                     }
                 }
+                // A module that ends returns to the action that invoked it.
+                Step::Ended(Ended::EndOfFlow) if state.leave_module() => {
+                    outcome = Some(Outcome::Done);
+                    continue;
+                }
+                Step::Ended(Ended::Broken(why)) if state.leave_module() => {
+                    tracing::warn!(contact_id, why, "flow module stopped");
+                    outcome = Some(Outcome::Failed("NoMatchingError".into()));
+                    continue;
+                }
                 Step::Ended(ended) => {
                     return self.finish_flow(&contact, state, &token, ended).await;
                 }
@@ -196,7 +256,7 @@ impl AppState {
             match effect {
                 Effect::Message { text } => {
                     interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
-                    log_trace(&contact.id, &state, &trace);
+                    self.record_blocks(&contact, &flow, &mut trace).await?;
                     state.lease_until_ms = now + LEASE_MS;
                     let item = system_message(text, now);
                     if let Stored::Lost = self
@@ -243,6 +303,8 @@ impl AppState {
                     outcome = Some(Outcome::Done);
                 }
                 Effect::Disconnect => {
+                    interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
+                    self.record_blocks(&contact, &flow, &mut trace).await?;
                     let customer = self
                         .store
                         .list_participants(&contact.id)
@@ -268,28 +330,49 @@ impl AppState {
                             .await,
                     );
                 }
-                Effect::TransferToFlow { flow } => match self.flow_document(&contact, &flow).await?
-                {
-                    Some((target, document)) => {
-                        state.transfer(&target.id, &document.start_action);
-                        state.flow_type = target.flow_type;
-                        state.lease_until_ms = now + LEASE_MS;
-                        if let Stored::Lost = self
-                            .store_flow(&contact.id, &state, &token, Vec::new())
-                            .await?
-                        {
-                            return Ok(());
+                Effect::TransferToFlow { flow: target } => {
+                    match self.flow_document(&contact, &target).await? {
+                        Some((target, document)) => {
+                            interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
+                            self.record_blocks(&contact, &flow, &mut trace).await?;
+                            state.transfer(&target.id, &document.start_action);
+                            state.flow_type = target.flow_type;
+                            state.lease_until_ms = now + LEASE_MS;
+                            if let Stored::Lost = self
+                                .store_flow(&contact.id, &state, &token, Vec::new())
+                                .await?
+                            {
+                                return Ok(());
+                            }
                         }
+                        None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
                     }
-                    None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
-                },
+                }
                 Effect::TransferToQueue { queue } => {
                     match self.find_queue(&contact, queue.as_deref()).await? {
                         Some((queue_id, _)) => {
+                            interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
+                            self.record_blocks(&contact, &flow, &mut trace).await?;
                             state.queue = Some(queue_id);
                             return self
                                 .finish_flow(&contact, state, &token, Ended::Queued)
                                 .await;
+                        }
+                        None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
+                    }
+                }
+                Effect::InvokeModule { module } => {
+                    match self.module_document(&contact, &module).await? {
+                        Some((module, document)) => {
+                            // The InvokeFlowModule block is settled when the module returns.
+                            state.enter_module(&module.id, &document.start_action);
+                            state.lease_until_ms = now + LEASE_MS;
+                            if let Stored::Lost = self
+                                .store_flow(&contact.id, &state, &token, Vec::new())
+                                .await?
+                            {
+                                return Ok(());
+                            }
                         }
                         None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
                     }
@@ -302,8 +385,8 @@ impl AppState {
         }
     }
 
-    /// Claims the contact's run for `trigger` under the contact's lock; `None` when the trigger
-    /// does not concern it (nothing waits for it, or another node drives the run).
+    /// Decides under the contact's lock what `trigger` does to the contact's run, and claims the
+    /// run when it goes on here.
     async fn claim_flow(
         &self,
         contact: &Contact,
@@ -311,24 +394,28 @@ impl AppState {
         fresh: Option<FlowState>,
         token: &str,
         now: i64,
-    ) -> Result<Option<Claimed>, StoreError> {
+    ) -> Result<Claim, StoreError> {
         let claimed = Arc::new(Mutex::new(None));
         let seen = claimed.clone();
+        let hook = Arc::new(Mutex::new(None));
+        let hook_seen = hook.clone();
         let token = token.to_string();
         let apply = move |stored: Option<&Timer>| {
             let previous = stored_state(stored);
             let decided = match (&trigger, previous.clone()) {
-                (Trigger::Start { .. }, previous) => match (&fresh, previous) {
-                    (Some(fresh), None) => Some((fresh.clone(), None)),
-                    (Some(fresh), Some(previous)) if previous.finished => {
-                        let mut state = fresh.clone();
-                        // Hooks stay with the contact from one segment to the next.
+                (Trigger::Start { .. }, None) => fresh.clone().map(|fresh| (fresh, None)),
+                (Trigger::Continue { takes_over, .. }, Some(previous))
+                    if previous.finished || (*takes_over && previous.runner.is_none()) =>
+                {
+                    fresh.clone().map(|mut state| {
+                        // Hooks, queue and initiation stay with the contact from one flow to
+                        // the next.
                         state.hooks = previous.hooks;
                         state.queue = previous.queue;
-                        Some((state, None))
-                    }
-                    _ => None,
-                },
+                        state.initiation_method = previous.initiation_method;
+                        (state, None)
+                    })
+                }
                 (Trigger::CustomerMessage { text }, Some(mut state))
                     if state.runner.is_some() && !state.finished =>
                 {
@@ -356,6 +443,11 @@ impl AppState {
                         state,
                         Some(Outcome::Event(WaitEvent::BotParticipantDisconnected)),
                     ))
+                }
+                (Trigger::BotLeft, Some(state)) if state.runner.is_none() => {
+                    *hook_seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                        state.hooks.get("CustomerRemaining").cloned();
+                    None
                 }
                 (Trigger::Due, Some(state)) if !state.finished => match &state.runner {
                     Some(_) if state.lease_until_ms <= now => Some((state, None)),
@@ -397,14 +489,16 @@ impl AppState {
             })
             .await?;
         if !matches!(appended, Appended::Written(_)) {
-            return Ok(None);
+            return Ok(Claim::Nothing);
         }
         let claimed = claimed.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(claimed) = &claimed {
+        if let Some(claimed) = claimed {
             self.timers
                 .arm(&contact.id, TimerKind::FlowRun, claimed.state.due_ms());
+            return Ok(Claim::Claimed(Box::new(claimed)));
         }
-        Ok(claimed)
+        let hook = hook.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Ok(hook.map_or(Claim::Nothing, Claim::StartHook))
     }
 
     /// Stores the run (with `items`, in one transaction) if this node still holds it. A run
@@ -523,9 +617,9 @@ impl AppState {
                 if let Some(flow_id) = queue_flow {
                     Box::pin(self.drive_flow(
                         &contact.id,
-                        Trigger::Start {
+                        Trigger::Continue {
                             flow_id,
-                            initiation: "QUEUE_TRANSFER",
+                            takes_over: false,
                         },
                     ))
                     .await?;
@@ -555,6 +649,49 @@ impl AppState {
             }
         }
         Ok(())
+    }
+
+    /// The flow or module the run is in, parsed; `None` when it is gone or cannot be read.
+    async fn running_document(
+        &self,
+        contact: &Contact,
+        state: &FlowState,
+    ) -> Result<Option<(Source, FlowDocument)>, StoreError> {
+        if state.flow_type == MODULE_FLOW_TYPE {
+            let module = self.module_document(contact, &state.flow_id).await?;
+            return Ok(module.map(|(module, document)| {
+                let source = Source {
+                    arn: module_arn(self, &module),
+                    name: module.name,
+                };
+                (source, document)
+            }));
+        }
+        let flow = self.flow_document(contact, &state.flow_id).await?;
+        Ok(flow.map(|(flow, document)| {
+            let source = Source {
+                arn: flow_arn(self, &flow),
+                name: flow.name,
+            };
+            (source, document)
+        }))
+    }
+
+    /// A flow module of the contact's instance by id or ARN, parsed; `None` when there is none
+    /// or it cannot be read.
+    async fn module_document(
+        &self,
+        contact: &Contact,
+        module_ref: &str,
+    ) -> Result<Option<(FlowModule, FlowDocument)>, StoreError> {
+        let id = id_from_arn(module_ref);
+        let Some(module) = self.store.get_flow_module(&contact.instance_id, id).await? else {
+            return Ok(None);
+        };
+        let Some(document) = validate(&module.content).document else {
+            return Ok(None);
+        };
+        Ok(Some((module, document)))
     }
 
     /// A flow of the contact's instance by id or ARN, parsed; `None` when there is none or it
@@ -592,6 +729,61 @@ impl AppState {
             .find(|(queue_id, _)| queue_id == id))
     }
 
+    /// Counts the blocks a drive passed through and adds the logged ones to the contact's flow
+    /// logs.
+    async fn record_blocks(
+        &self,
+        contact: &Contact,
+        flow: &Source,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<(), StoreError> {
+        self.metrics
+            .flow_blocks
+            .fetch_add(trace.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut records = Vec::new();
+        for entry in trace.drain(..) {
+            tracing::debug!(
+                contact_id = contact.id,
+                flow_id = entry.flow_id,
+                action = entry.action,
+                action_type = entry.action_type,
+                results = entry.results,
+                "flow block"
+            );
+            if entry.logged {
+                records.push(FlowLogRecord {
+                    at_ms: entry.at_ms,
+                    record: self.flow_log_record(contact, flow, entry).to_string(),
+                });
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.store.append_flow_logs(&contact.id, &records).await
+    }
+
+    /// A flow log entry as Connect writes them to CloudWatch, plus where the run went.
+    fn flow_log_record(&self, contact: &Contact, flow: &Source, entry: TraceEntry) -> Value {
+        let mut record = json!({
+            "Timestamp": format_iso_millis(entry.at_ms),
+            "ContactId": contact.id,
+            "ContactFlowId": flow.arn,
+            "ContactFlowName": flow.name,
+            "ContactFlowModuleType": entry.action_type,
+            "Identifier": entry.action,
+            "Parameters": entry.parameters,
+            "Results": entry.results,
+        });
+        if let Some(external) = entry.external_results {
+            record["ExternalResults"] = external;
+        }
+        if let Some(next) = entry.next_action {
+            record["NextAction"] = Value::String(next);
+        }
+        record
+    }
+
     async fn surroundings(&self, contact: &Contact) -> Result<Surroundings, StoreError> {
         let participants = self.store.list_participants(&contact.id).await?;
         let custom_bot_present = participants
@@ -614,30 +806,6 @@ impl AppState {
             initial_message,
             custom_bot_present,
         })
-    }
-}
-
-fn log_trace(contact_id: &str, state: &FlowState, trace: &[TraceEntry]) {
-    for entry in trace {
-        if state.logging {
-            tracing::info!(
-                contact_id,
-                flow_id = state.flow_id,
-                action = entry.action,
-                action_type = entry.action_type,
-                note = entry.note,
-                "flow block"
-            );
-        } else {
-            tracing::debug!(
-                contact_id,
-                flow_id = state.flow_id,
-                action = entry.action,
-                action_type = entry.action_type,
-                note = entry.note,
-                "flow block"
-            );
-        }
     }
 }
 

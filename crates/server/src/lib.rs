@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bus;
 pub mod connect;
 pub mod error;
+mod flow_logs;
 pub mod flows;
 mod holders;
 mod lambda;

@@ -69,6 +69,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     pub open_sockets: AtomicI64,
     pub armed_timers: AtomicI64,
+    /// Flow blocks executed on this node.
+    pub flow_blocks: AtomicU64,
     writes: Histogram,
     timer_lateness: Histogram,
 }
@@ -79,6 +81,7 @@ impl Default for Metrics {
             requests: Mutex::default(),
             open_sockets: AtomicI64::new(0),
             armed_timers: AtomicI64::new(0),
+            flow_blocks: AtomicU64::new(0),
             writes: Histogram::new(&WRITE_BUCKETS),
             timer_lateness: Histogram::new(&LATENESS_BUCKETS),
         }
@@ -116,6 +119,11 @@ impl Metrics {
             );
         }
         drop(requests);
+        let _ = writeln!(
+            out,
+            "# HELP liaison_flow_blocks_total Contact flow blocks executed on this node.\n# TYPE liaison_flow_blocks_total counter\nliaison_flow_blocks_total {}",
+            self.flow_blocks.load(Ordering::Relaxed)
+        );
         let gauges = [
             (
                 "liaison_open_sockets",

@@ -4,7 +4,7 @@
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{connect, participant, ws};
+use crate::{connect, flow_logs, participant, ws};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawPathParams, State};
@@ -98,6 +98,15 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
             connect_op!(connect::update_participant_role_config)
         }
         (Api::Connect, "ListContactFlows") => connect_op!(connect::list_contact_flows),
+        (Api::Connect, "CreateContactFlowModule") => {
+            connect_op!(connect::create_contact_flow_module)
+        }
+        (Api::Connect, "DescribeContactFlowModule") => {
+            connect_op!(connect::describe_contact_flow_module)
+        }
+        (Api::Connect, "ListContactFlowModules") => {
+            connect_op!(connect::list_contact_flow_modules)
+        }
         (Api::Connect, "DescribeContactFlow") => connect_op!(connect::describe_contact_flow),
         (Api::Participant, "CreateParticipantConnection") => {
             participant_op!(participant::create_participant_connection)
@@ -112,7 +121,8 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
     })
 }
 
-/// Every route of the server: one per operation of both models, the WebSocket gateway, health.
+/// Every route of the server: one per operation of both models, the WebSocket gateway, flow
+/// logs, health and metrics.
 pub fn router(state: AppState) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     for op in &catalog().operations {
@@ -139,7 +149,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route(ws::PATH, get(ws::upgrade));
+        .route(ws::PATH, get(ws::upgrade))
+        .route(flow_logs::PATH, get(flow_logs::get_flow_logs));
     for (path, methods) in by_path {
         router = router.route(path, methods.fallback(unknown_operation));
     }

@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub max_clock_skew_secs: i64,
     /// Where flows reach their Lambda functions: function ARN or name → HTTP URL.
     pub functions: std::collections::BTreeMap<String, String>,
+    /// Write every flow block to the flow logs, not only those of flows that turned logging on
+    /// with `UpdateFlowLoggingBehavior`.
+    pub log_every_flow_block: bool,
 }
 
 impl ServerConfig {
@@ -46,6 +49,7 @@ impl ServerConfig {
             timer_minute_ms: 60_000,
             max_clock_skew_secs: 300,
             functions: Default::default(),
+            log_every_flow_block: false,
         }
     }
 

@@ -39,22 +39,23 @@ impl TimerKind {
     }
 }
 
-/// A deadline in the wheel: the contact (a UUID, kept as 16 bytes) and what it is for.
+/// A deadline in the wheel: the contact (a UUID, kept as 16 bytes, byte-aligned so a key
+/// takes 17 bytes rather than the 32 of a `u128` and a tag) and what it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimerKey {
-    contact: u128,
+    contact: [u8; 16],
     kind: TimerKind,
 }
 
 impl TimerKey {
     /// `None` for ids Liaison did not make (they are still fired by the store sweep).
     pub fn new(contact_id: &str, kind: TimerKind) -> Option<Self> {
-        let contact = uuid::Uuid::parse_str(contact_id).ok()?.as_u128();
+        let contact = uuid::Uuid::parse_str(contact_id).ok()?.into_bytes();
         Some(TimerKey { contact, kind })
     }
 
     fn contact_id(&self) -> String {
-        uuid::Uuid::from_u128(self.contact).to_string()
+        uuid::Uuid::from_bytes(self.contact).to_string()
     }
 }
 
@@ -62,7 +63,7 @@ pub enum TimerCommand {
     /// Fire `key` at `due_ms` (epoch ms), replacing its earlier deadline.
     Arm { key: TimerKey, due_ms: i64 },
     /// The contact ended; drop its deadlines.
-    ForgetContact { contact: u128 },
+    ForgetContact { contact: [u8; 16] },
     /// Nothing runs for `key` any more.
     Forget { key: TimerKey },
 }
@@ -97,7 +98,7 @@ impl Timers {
     pub fn forget(&self, contact_id: &str) {
         if let Ok(id) = uuid::Uuid::parse_str(contact_id) {
             let _ = self.sender.send(TimerCommand::ForgetContact {
-                contact: id.as_u128(),
+                contact: id.into_bytes(),
             });
         }
     }

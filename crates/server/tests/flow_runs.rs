@@ -719,3 +719,292 @@ async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch
         (404, Some("ResourceNotFoundException"))
     );
 }
+
+/// Adds a connected custom bot to the chat; returns its connection token.
+async fn add_bot(server: &TestServer, instance: &str, chat: &Chat) -> String {
+    let (status, _, bot) = server
+        .connect(
+            "POST",
+            "/contact/create-participant",
+            Some(json!({"InstanceId": instance, "ContactId": chat.contact_id,
+                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{bot}");
+    let (status, _, connection) = server
+        .participant(
+            "/participant/connection",
+            bot["ParticipantCredentials"]["ParticipantToken"]
+                .as_str()
+                .unwrap(),
+            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    connection["ConnectionCredentials"]["ConnectionToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let disconnect_flow = import(
+        &server,
+        &instance,
+        "After the bot",
+        "ask",
+        json!([
+            say("ask", "The bot has left. Anything else?", Some("wait")),
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+             "Transitions": {"Conditions": [equals("CustomerReturned", "bye"), equals("WaitCompleted", "bye")],
+                             "Errors": on_error("bye")}},
+            say("bye", "Thanks, goodbye", Some("end")),
+            disconnect("end")
+        ]),
+    )
+    .await;
+    let flow = import(
+        &server,
+        &instance,
+        "Bot with a disconnect flow",
+        "hooks",
+        json!([
+            {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooks": {"CustomerRemaining": disconnect_flow}},
+             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}},
+            // Waits for the customer, not for the bot: the hook takes over when the bot leaves.
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+             "Transitions": {"Conditions": [equals("CustomerReturned", "main"), equals("WaitCompleted", "main")],
+                             "Errors": on_error("main")}},
+            say("main", "Still in the main flow", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
+    let bot = add_bot(&server, &instance, &chat).await;
+    let (status, _, _) = server
+        .participant("/participant/disconnect", &bot, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["The bot has left. Anything else?"]
+    );
+    // The customer's answer goes to the disconnect flow's Wait, which ends the chat.
+    send(&server, &chat, "no, thanks").await;
+    assert_eq!(
+        said_until_the_end(&mut socket).await,
+        vec!["The bot has left. Anything else?", "Thanks, goodbye"]
+    );
+
+    // Without the hook, the bot leaving changes nothing.
+    let plain = import(
+        &server,
+        &instance,
+        "Bot without a disconnect flow",
+        "wait",
+        json!([
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+             "Transitions": {"Conditions": [equals("CustomerReturned", "main")], "Errors": on_error("main")}},
+            say("main", "Still in the main flow", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &plain, json!({})).await;
+    let bot = add_bot(&server, &instance, &chat).await;
+    server
+        .participant("/participant/disconnect", &bot, json!({}))
+        .await;
+    send(&server, &chat, "hello?").await;
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["Still in the main flow"]
+    );
+}
+
+async fn flow_logs(server: &TestServer, instance: &str, contact_id: &str) -> (u16, Value) {
+    let (status, _, body) = server
+        .connect(
+            "GET",
+            &format!("/liaison/flow-logs/{instance}/{contact_id}"),
+            None,
+        )
+        .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn flow_logs_record_the_blocks_run_while_logging_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Logged greeting",
+        "log-on",
+        json!([
+            {"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior", "Parameters": {"FlowLoggingBehavior": "Enabled"},
+             "Transitions": {"NextAction": "tier"}},
+            {"Identifier": "tier", "Type": "Compare", "Parameters": {"ComparisonValue": "$.Attributes.tier"},
+             "Transitions": {"NextAction": "hello", "Conditions": [equals("gold", "hello-gold")],
+                             "Errors": [{"NextAction": "hello", "ErrorType": "NoMatchingCondition"}]}},
+            say("hello-gold", "Hello $.Attributes.name, gold member", Some("log-off")),
+            say("hello", "Hello $.Attributes.name", Some("log-off")),
+            {"Identifier": "log-off", "Type": "UpdateFlowLoggingBehavior", "Parameters": {"FlowLoggingBehavior": "Disabled"},
+             "Transitions": {"NextAction": "quiet"}},
+            say("quiet", "Not logged", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(
+        &server,
+        &instance,
+        &flow,
+        json!({"Attributes": {"name": "Ana", "tier": "gold"}}),
+    )
+    .await;
+    system_messages(&server, &chat, 2).await;
+    let (status, logs) = flow_logs(&server, &instance, &chat.contact_id).await;
+    assert_eq!(status, 200, "{logs}");
+    let records = logs["FlowLogs"].as_array().unwrap();
+    let blocks: Vec<&str> = records
+        .iter()
+        .map(|r| r["Identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocks, vec!["log-on", "tier", "hello-gold"]);
+    let tier = &records[1];
+    assert_eq!(tier["ContactFlowModuleType"], "Compare");
+    assert_eq!(tier["Parameters"]["ComparisonValue"], "gold");
+    assert_eq!(tier["Results"], "gold");
+    assert_eq!(tier["NextAction"], "hello-gold");
+    let hello = &records[2];
+    assert_eq!(hello["Parameters"]["Text"], "Hello Ana, gold member");
+    assert_eq!(hello["Results"], "Success");
+    assert_eq!(hello["ContactId"], chat.contact_id.as_str());
+    assert_eq!(hello["ContactFlowName"], "Logged greeting");
+    assert!(
+        hello["ContactFlowId"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/contact-flow/{flow}")),
+        "{hello}"
+    );
+    assert!(hello["Timestamp"].as_str().unwrap().ends_with('Z'));
+
+    // Signed requests only; unknown contacts are named.
+    let (status, _, _) = server
+        .raw(
+            "GET",
+            &format!("/liaison/flow-logs/{instance}/{}", chat.contact_id),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = flow_logs(&server, &instance, "no-such-contact").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["__type"], "ResourceNotFoundException", "{body}");
+
+    // The quiet flow never turns logging on: no logs.
+    let (_, quiet) = server.instance_and_flow().await;
+    let (quiet_chat, _socket) = start_on(&server, &instance, &quiet, json!({})).await;
+    let (_, logs) = flow_logs(&server, &instance, &quiet_chat.contact_id).await;
+    assert_eq!(logs["FlowLogs"], json!([]));
+    server.stop().await;
+
+    // Configured to log every block, the same flow logs the blocks after "log-off" too.
+    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
+    let mut config = TestServer::config();
+    config.timer_minute_ms = MINUTE_MS;
+    config.log_every_flow_block = true;
+    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (chat, _socket) = start_on(
+        &server,
+        &instance,
+        &flow,
+        json!({"Attributes": {"name": "Ana"}}),
+    )
+    .await;
+    system_messages(&server, &chat, 2).await;
+    let (_, logs) = flow_logs(&server, &instance, &chat.contact_id).await;
+    let blocks: Vec<&str> = logs["FlowLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocks, vec!["log-on", "tier", "hello", "log-off", "quiet"]);
+    assert_eq!(logs["FlowLogs"][1]["Results"], "");
+    assert_eq!(logs["FlowLogs"][1]["NextAction"], "hello");
+}
+
+#[tokio::test]
+async fn a_flow_module_runs_on_the_contact_and_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let content = json!({"Version": "2019-10-30", "StartAction": "mark", "Actions": [
+        {"Identifier": "mark", "Type": "UpdateContactAttributes",
+         "Parameters": {"Attributes": {"module_ran": "yes"}, "TargetContact": "Current"},
+         "Transitions": {"NextAction": "hello", "Errors": on_error("hello")}},
+        say("hello", "In the module, $.Attributes.name", Some("return")),
+        {"Identifier": "return", "Type": "EndFlowModuleExecution", "Parameters": {}, "Transitions": {}}
+    ]});
+    let (status, _, module) = server
+        .connect(
+            "PUT",
+            &format!("/contact-flow-modules/{instance}"),
+            Some(json!({"Name": "Greeting module", "Content": content.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{module}");
+    let invoking = |module_ref: &str| {
+        json!([
+            say("before", "Before", Some("module")),
+            {"Identifier": "module", "Type": "InvokeFlowModule", "Parameters": {"FlowModuleId": module_ref},
+             "Transitions": {"NextAction": "after", "Errors": on_error("failed")}},
+            say("after", "After, module_ran=$.Attributes.module_ran", Some("hold")),
+            say("failed", "The module failed", Some("hold")),
+            hold("hold")
+        ])
+    };
+    let flow = import(
+        &server,
+        &instance,
+        "Uses a module",
+        "before",
+        invoking(module["Arn"].as_str().unwrap()),
+    )
+    .await;
+    let (chat, _socket) = start_on(
+        &server,
+        &instance,
+        &flow,
+        json!({"Attributes": {"name": "Ana"}}),
+    )
+    .await;
+    assert_eq!(
+        system_messages(&server, &chat, 3).await,
+        vec!["Before", "In the module, Ana", "After, module_ran=yes"]
+    );
+
+    // A module that does not exist takes the error branch.
+    let broken = import(
+        &server,
+        &instance,
+        "Uses a missing module",
+        "before",
+        invoking("no-such-module"),
+    )
+    .await;
+    let (chat, _socket) = start_on(&server, &instance, &broken, json!({})).await;
+    assert_eq!(
+        system_messages(&server, &chat, 2).await,
+        vec!["Before", "The module failed"]
+    );
+}

@@ -13,7 +13,9 @@ mod sqlite_writer;
 use async_trait::async_trait;
 use liaison_core::idle::{CustomParticipantRefusal, TimerConfig};
 use liaison_core::transcript::{Anchor, ScanDirection};
-use liaison_core::{ChatItem, Contact, Flow, Instance, NewItem, Participant, TokenRecord};
+use liaison_core::{
+    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, TokenRecord,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -92,6 +94,13 @@ pub struct Append {
     pub client_token: Option<ClientTokenKey>,
     /// Rewrites one of the contact's timers in the same transaction.
     pub timer: Option<TimerUpdate>,
+}
+
+/// One entry of a contact's flow logs: a block a flow ran, as the JSON record the API returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowLogRecord {
+    pub at_ms: i64,
+    pub record: String,
 }
 
 /// A stored timer of a contact.
@@ -227,6 +236,16 @@ pub trait Store: Send + Sync + 'static {
         description: &str,
         created_ms: i64,
     ) -> Result<()>;
+    /// Adds a flow module; `false` when the instance has a module of that name.
+    async fn insert_flow_module(&self, module: &FlowModule) -> Result<bool>;
+    /// The instance's flow modules, by name.
+    async fn list_flow_modules(&self, instance_id: &str) -> Result<Vec<FlowModule>>;
+    async fn get_flow_module(
+        &self,
+        instance_id: &str,
+        module_id: &str,
+    ) -> Result<Option<FlowModule>>;
+
     /// `(id, name)` of an instance's queues, by name.
     async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>>;
 
@@ -241,6 +260,11 @@ pub trait Store: Send + Sync + 'static {
     async fn disassociate_function(&self, instance_id: &str, function_arn: &str) -> Result<bool>;
     /// The instance's associated function ARNs, sorted.
     async fn list_functions(&self, instance_id: &str) -> Result<Vec<String>>;
+
+    /// Adds records to the end of a contact's flow logs.
+    async fn append_flow_logs(&self, contact_id: &str, records: &[FlowLogRecord]) -> Result<()>;
+    /// A contact's flow logs, oldest first.
+    async fn flow_logs(&self, contact_id: &str) -> Result<Vec<FlowLogRecord>>;
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
     /// Adds a custom participant unless the contact's participants forbid it (checked while the

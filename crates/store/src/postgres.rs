@@ -9,8 +9,8 @@ use crate::sql::{
     FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
     ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, Prefixed,
     RESERVE_SEQUENCE, SET_WATCHES_MESSAGES, TOKEN_HOLDER_QUERY, append_result, chat_store,
-    contact_from, corrupt, flow_from, instance_from, item_from, json_text, migrator,
-    participant_from, state_text, timer_from, token_from,
+    contact_from, corrupt, flow_from, flow_module_from, instance_from, item_from, json_text,
+    migrator, participant_from, state_text, timer_from, token_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
@@ -19,7 +19,8 @@ use crate::{
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, Flow, Instance, NewItem, Participant, ParticipantRole, TokenRecord,
+    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, ParticipantRole,
+    TokenRecord,
 };
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
@@ -80,11 +81,18 @@ const CLAIM_DUE_TIMERS: &str = "UPDATE timers SET leased_until = $2 \
     RETURNING contact_id, name";
 
 /// This backend's own migrations, after the shared ones.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    3,
-    "compact chat writes",
-    include_str!("../migrations/postgres/0003_compact_chat_writes.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        3,
+        "compact chat writes",
+        include_str!("../migrations/postgres/0003_compact_chat_writes.sql"),
+    ),
+    (
+        8,
+        "flow logs",
+        include_str!("../migrations/postgres/0008_flow_logs.sql"),
+    ),
+];
 
 /// The PostgreSQL implementation of [`Store`](crate::Store).
 #[derive(Clone)]

@@ -8,14 +8,14 @@
 
 use crate::{Result, StoreError};
 use liaison_core::{
-    ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
+    ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
     ParticipantRole, TokenKind, TokenRecord,
 };
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 6] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "chat core",
@@ -45,6 +45,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 6] = [
         7,
         "lambda functions",
         include_str!("../migrations/0007_lambda_functions.sql"),
+    ),
+    (
+        9,
+        "flow modules",
+        include_str!("../migrations/0009_flow_modules.sql"),
     ),
 ];
 
@@ -214,6 +219,20 @@ pub(crate) fn flow_from(row: &impl Columns) -> Result<Flow> {
         status: row.column("status")?,
         description: row.column("description")?,
         content: row.column("content")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn flow_module_from(row: &impl Columns) -> Result<FlowModule> {
+    Ok(FlowModule {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        content: row.column("content")?,
+        settings: row.column("settings")?,
+        state: row.column("state")?,
+        status: row.column("status")?,
         modified_ms: row.column("modified_ms")?,
     })
 }
@@ -419,6 +438,43 @@ macro_rules! chat_store {
                 row.as_ref().map(flow_from).transpose()
             }
 
+            async fn insert_flow_module(&self, module: &FlowModule) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO flow_modules (id, instance_id, name, description, content, settings, state, status, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&module.id)
+                .bind(&module.instance_id)
+                .bind(&module.name)
+                .bind(&module.description)
+                .bind(&module.content)
+                .bind(&module.settings)
+                .bind(&module.state)
+                .bind(&module.status)
+                .bind(module.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn list_flow_modules(&self, instance_id: &str) -> Result<Vec<FlowModule>> {
+                let rows = sqlx::query("SELECT * FROM flow_modules WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(flow_module_from).collect()
+            }
+
+            async fn get_flow_module(&self, instance_id: &str, module_id: &str) -> Result<Option<FlowModule>> {
+                let row = sqlx::query("SELECT * FROM flow_modules WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(module_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(flow_module_from).transpose()
+            }
+
             async fn insert_queue(
                 &self,
                 instance_id: &str,
@@ -468,6 +524,35 @@ macro_rules! chat_store {
                     .await?;
                 rows.iter()
                     .map(|row| sqlx::Row::try_get(row, "function_arn").map_err($crate::StoreError::from))
+                    .collect()
+            }
+
+            async fn append_flow_logs(&self, contact_id: &str, records: &[$crate::FlowLogRecord]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                for record in records {
+                    sqlx::query("INSERT INTO flow_logs (contact_id, at_ms, record) VALUES ($1, $2, $3)")
+                        .bind(contact_id)
+                        .bind(record.at_ms)
+                        .bind(&record.record)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn flow_logs(&self, contact_id: &str) -> Result<Vec<$crate::FlowLogRecord>> {
+                let rows = sqlx::query("SELECT at_ms, record FROM flow_logs WHERE contact_id = $1 ORDER BY id")
+                    .bind(contact_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::FlowLogRecord {
+                            at_ms: sqlx::Row::try_get(row, "at_ms")?,
+                            record: sqlx::Row::try_get(row, "record")?,
+                        })
+                    })
                     .collect()
             }
 

@@ -7,7 +7,7 @@
 use crate::sql::{
     CLAIM_CLIENT_TOKEN, FIND_CLIENT_TOKEN, INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS,
     LOCK_OPEN_CONTACT, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
-    instance_from, item_from, json_text, migrator, participant_from, token_from,
+    flow_module_from, instance_from, item_from, json_text, migrator, participant_from, token_from,
 };
 use crate::sqlite_writer::{self, Reply, Work};
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
-use liaison_core::{ChatItem, Contact, Flow, Instance, Participant, TokenRecord};
+use liaison_core::{ChatItem, Contact, Flow, FlowModule, Instance, Participant, TokenRecord};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -33,11 +33,18 @@ const CLAIM_DUE_TIMERS: &str = "UPDATE timers SET leased_until = $2 \
     RETURNING contact_id, name";
 
 /// This backend's own migrations, after the shared ones.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    3,
-    "compact chat writes",
-    include_str!("../migrations/sqlite/0003_compact_chat_writes.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        3,
+        "compact chat writes",
+        include_str!("../migrations/sqlite/0003_compact_chat_writes.sql"),
+    ),
+    (
+        8,
+        "flow logs",
+        include_str!("../migrations/sqlite/0008_flow_logs.sql"),
+    ),
+];
 
 /// The SQLite implementation of [`Store`].
 #[derive(Clone)]

@@ -7,13 +7,13 @@
 use liaison_core::idle::{CustomParticipantRefusal, RoleTimers, SESSION_TIMER, TimerConfig};
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, ContactState, Flow, Instance, ItemType, NewItem, Participant,
+    ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
     ParticipantRole, TokenKind, TokenRecord,
 };
 use liaison_store::{
-    AddedParticipant, Append, Appended, ClientTokenKey, CreateChat, MergedAttributes, NewChat,
-    NewCustomParticipant, PostgresStore, Replay, SqliteStore, Store, Timer, TimerEffect,
-    TimerUpdate,
+    AddedParticipant, Append, Appended, ClientTokenKey, CreateChat, FlowLogRecord,
+    MergedAttributes, NewChat, NewCustomParticipant, PostgresStore, Replay, SqliteStore, Store,
+    Timer, TimerEffect, TimerUpdate,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -25,8 +25,10 @@ async fn suite(store: Arc<dyn Store>) {
     let s: &dyn Store = &*store;
     instances_are_inserted_listed_and_found(s).await;
     flows_are_listed_by_name_and_scoped_to_their_instance(s).await;
+    flow_modules_have_names_of_their_own(s).await;
     queues_are_inserted_and_listed_by_name(s).await;
     functions_are_associated_per_instance(s).await;
+    flow_logs_keep_their_order_per_contact(s).await;
     create_chat_writes_contact_customer_token_and_items(s).await;
     create_chat_replays_a_client_token_without_writing(s).await;
     tokens_are_found_by_hash(s).await;
@@ -1973,4 +1975,103 @@ async fn functions_are_associated_per_instance(store: &dyn Store) {
         store.list_functions(&one.id).await.unwrap(),
         vec![b.to_string()]
     );
+}
+
+async fn flow_logs_keep_their_order_per_contact(store: &dyn Store) {
+    let (one, _) = start_chat(store, |_| Vec::new()).await;
+    let (two, _) = start_chat(store, |_| Vec::new()).await;
+    let record = |at_ms: i64, block: &str| FlowLogRecord {
+        at_ms,
+        record: json!({"Identifier": block}).to_string(),
+    };
+    let one_id = &one.contact.id;
+    assert!(store.flow_logs(one_id).await.unwrap().is_empty());
+    // Written out of time order: the log keeps the order of writing.
+    store
+        .append_flow_logs(one_id, &[record(T0 + 5, "a"), record(T0 + 5, "b")])
+        .await
+        .unwrap();
+    store
+        .append_flow_logs(&two.contact.id, &[record(T0, "other")])
+        .await
+        .unwrap();
+    store
+        .append_flow_logs(one_id, &[record(T0 + 1, "c")])
+        .await
+        .unwrap();
+    store.append_flow_logs(one_id, &[]).await.unwrap();
+    assert_eq!(
+        store.flow_logs(one_id).await.unwrap(),
+        vec![
+            record(T0 + 5, "a"),
+            record(T0 + 5, "b"),
+            record(T0 + 1, "c")
+        ]
+    );
+    assert_eq!(
+        store.flow_logs(&two.contact.id).await.unwrap(),
+        vec![record(T0, "other")]
+    );
+}
+
+async fn flow_modules_have_names_of_their_own(store: &dyn Store) {
+    let one = new_instance(store).await;
+    let two = new_instance(store).await;
+    let module = |instance: &Instance, name: &str| FlowModule {
+        id: fresh(),
+        instance_id: instance.id.clone(),
+        name: name.into(),
+        description: format!("the {name} module"),
+        content: json!({"Version": "2019-10-30", "StartAction": name}).to_string(),
+        settings: json!({"Transitions": [{"ReferenceName": "Success"}]}).to_string(),
+        state: "ACTIVE".into(),
+        status: "PUBLISHED".into(),
+        modified_ms: T0,
+    };
+    // A flow's name does not block a module of the same name.
+    let flow = Flow {
+        id: fresh(),
+        instance_id: one.id.clone(),
+        name: "Survey".into(),
+        flow_type: "CONTACT_FLOW".into(),
+        state: "ACTIVE".into(),
+        status: "PUBLISHED".into(),
+        description: String::new(),
+        content: "{}".into(),
+        modified_ms: T0,
+    };
+    store.insert_flow(&flow).await.unwrap();
+    let survey = module(&one, "Survey");
+    let greeting = FlowModule {
+        settings: String::new(),
+        status: "SAVED".into(),
+        ..module(&one, "Greeting")
+    };
+    assert!(store.insert_flow_module(&survey).await.unwrap());
+    assert!(store.insert_flow_module(&greeting).await.unwrap());
+    assert!(
+        !store
+            .insert_flow_module(&module(&one, "Survey"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_flow_module(&module(&two, "Survey"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_flow_modules(&one.id).await.unwrap(),
+        vec![greeting.clone(), survey.clone()]
+    );
+    assert_eq!(
+        store.get_flow_module(&one.id, &survey.id).await.unwrap(),
+        Some(survey.clone())
+    );
+    assert_eq!(
+        store.get_flow_module(&two.id, &survey.id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_flow(&one.id, &survey.id).await.unwrap(), None);
 }

@@ -25,6 +25,10 @@ pub enum ConnectError {
     InvalidContactFlow {
         problems: Vec<String>,
     },
+    /// The same for a flow module (its shape spells the member `Problems`).
+    InvalidContactFlowModule {
+        problems: Vec<String>,
+    },
     /// A SigV4 failure, with the code and status AWS's front door uses for it.
     Authentication {
         code: &'static str,
@@ -48,6 +52,7 @@ impl ConnectError {
             ConnectError::InternalService(_) => "InternalServiceException",
             ConnectError::UnknownOperation(_) => "UnknownOperationException",
             ConnectError::InvalidContactFlow { .. } => "InvalidContactFlowException",
+            ConnectError::InvalidContactFlowModule { .. } => "InvalidContactFlowModuleException",
             ConnectError::Authentication { code, .. } => code,
         }
     }
@@ -56,7 +61,8 @@ impl ConnectError {
         match self {
             ConnectError::InvalidRequest(_)
             | ConnectError::InvalidParameter(_)
-            | ConnectError::InvalidContactFlow { .. } => 400,
+            | ConnectError::InvalidContactFlow { .. }
+            | ConnectError::InvalidContactFlowModule { .. } => 400,
             ConnectError::ResourceNotFound(_) | ConnectError::UnknownOperation(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::DuplicateResource(_) | ConnectError::Conflict(_) => 409,
@@ -84,22 +90,30 @@ impl ConnectError {
             ConnectError::InvalidContactFlow { .. } => {
                 "The flow content is not valid; see problems."
             }
+            ConnectError::InvalidContactFlowModule { .. } => {
+                "The flow module content is not valid; see Problems."
+            }
         }
     }
 
     /// Modeled members beyond the message that the body must carry.
     pub fn extra_members(&self) -> Vec<(&'static str, serde_json::Value)> {
         match self {
-            ConnectError::InvalidContactFlow { problems } => vec![(
-                "problems",
-                problems
-                    .iter()
-                    .map(|message| serde_json::json!({ "message": message }))
-                    .collect(),
-            )],
+            ConnectError::InvalidContactFlow { problems } => vec![("problems", listed(problems))],
+            ConnectError::InvalidContactFlowModule { problems } => {
+                vec![("Problems", listed(problems))]
+            }
             _ => Vec::new(),
         }
     }
+}
+
+/// Problems as the model's `Problems` list of `{message}`.
+fn listed(problems: &[String]) -> serde_json::Value {
+    problems
+        .iter()
+        .map(|message| serde_json::json!({ "message": message }))
+        .collect()
 }
 
 /// What the Participant Service API answers with on failure.

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -27,8 +28,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from liaison_harness import (ENDED, REPO_ROOT, ChatSocket, LiaisonServer, aws_error, log_dir, start_chat,
-                             strip_meta, transcript_all, wait_until)
+from liaison_harness import (ENDED, REPO_ROOT, ChatSocket, LiaisonServer, assert_raw_aws_error, aws_error, log_dir,
+                             raw_request, signed_request, start_chat, strip_meta, transcript_all, wait_until)
 
 FLOW_VERSION = "2019-10-30"
 MAX_CONTENT_CHARS = 256_000
@@ -993,3 +994,120 @@ def test_wait_for_the_custom_bot(bot_server):
     lonely = start_chat(connect, instance_id, flow_id, part=part)
     write_when_ready(part, lonely, "anyone?")
     assert texts(system_messages(part, lonely, 3)) == [READY, "Waiting for the bot", "No bot"]
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Flow logs
+# --------------------------------------------------------------------------------------------
+
+
+def test_flow_logs_over_http_and_from_the_command_line(connect, part, instance_id, server):
+    flow_id = import_flow(connect, instance_id, "Logged", "log-on", [
+        {"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior",
+         "Parameters": {"FlowLoggingBehavior": "Enabled"}, "Transitions": {"NextAction": "set"}},
+        {"Identifier": "set", "Type": "UpdateContactAttributes",
+         "Parameters": {"Attributes": {"greeted": "$.Attributes.name"}},
+         "Transitions": {"NextAction": "hello", "Errors": on_error("hello")}},
+        say("hello", "Hello $.Attributes.greeted", "hold"),
+        hold("hold"),
+    ])
+    c = start_chat(connect, instance_id, flow_id, part=part, Attributes={"name": "Ana"})
+    assert texts(system_messages(part, c, 1)) == ["Hello Ana"]
+
+    r = signed_request(server, "GET", f"/liaison/flow-logs/{instance_id}/{c.contact_id}")
+    assert r.status == 200, r
+    records = json.loads(r.body)["FlowLogs"]
+    assert [(x["Identifier"], x["ContactFlowModuleType"], x["Results"]) for x in records] == [
+        ("log-on", "UpdateFlowLoggingBehavior", "Success"),
+        ("set", "UpdateContactAttributes", "Success"),
+        ("hello", "MessageParticipant", "Success"),
+    ]
+    assert records[1]["Parameters"] == {"Attributes": {"greeted": "Ana"}}
+    assert records[2]["Parameters"] == {"Text": "Hello Ana"}
+    assert records[2]["NextAction"] == "hold"
+    described = describe(connect, instance_id, flow_id)
+    assert all(x["ContactId"] == c.contact_id and x["ContactFlowName"] == described["Name"]
+               and x["ContactFlowId"] == described["Arn"] for x in records)
+
+    # Unsigned: refused with an AWS error.
+    r = raw_request(server, "GET", f"/liaison/flow-logs/{instance_id}/{c.contact_id}")
+    assert_raw_aws_error(r, 403)
+
+    # The command reads the same store while the server runs.
+    out = subprocess.run([str(server.bin), "flow", "logs", c.contact_id, "--data", str(server.data_dir)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines == records
+    out = subprocess.run([str(server.bin), "flow", "logs", "no-such-contact", "--data", str(server.data_dir)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "No flow logs" in out.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Flow modules
+# --------------------------------------------------------------------------------------------
+
+
+def module_content(text: str) -> str:
+    return flow("hello", [
+        say("hello", text, "return"),
+        {"Identifier": "return", "Type": "EndFlowModuleExecution", "Parameters": {}, "Transitions": {}},
+    ])
+
+
+def test_flow_module_management(connect, connect1, instance_id):
+    name = unique("Module")
+    content = module_content("From the module")
+    settings = json.dumps({"InputParameters": [], "OutputParameters": [],
+                           "Transitions": [{"DisplayName": "Success", "ReferenceName": "Success", "Description": ""}]})
+    created = connect.create_contact_flow_module(InstanceId=instance_id, Name=name, Description="greets",
+                                                 Content=content, Settings=settings)
+    assert created["Arn"].endswith(f"/flow-module/{created['Id']}")
+    assert created["Arn"].startswith("arn:aws:connect:")
+    for ref in (created["Id"], created["Arn"]):
+        described = connect.describe_contact_flow_module(InstanceId=instance_id, ContactFlowModuleId=ref)
+        module = described["ContactFlowModule"]
+        assert module["Id"] == created["Id"] and module["Name"] == name and module["Description"] == "greets"
+        assert module["Content"] == content and module["Settings"] == settings
+        assert module["State"] == "ACTIVE" and module["Status"] == "PUBLISHED"
+        assert module["FlowModuleContentSha256"] == sha256(content)
+
+    summaries = connect.list_contact_flow_modules(InstanceId=instance_id)["ContactFlowModulesSummaryList"]
+    mine = [s for s in summaries if s["Id"] == created["Id"]]
+    assert mine == [{"Id": created["Id"], "Arn": created["Arn"], "Name": name, "State": "ACTIVE"}]
+    archived = connect.list_contact_flow_modules(InstanceId=instance_id, ContactFlowModuleState="ARCHIVED")
+    assert not [s for s in archived["ContactFlowModulesSummaryList"] if s["Id"] == created["Id"]]
+
+    # The same name again: refused, unless it is a retry of the very same request.
+    with aws_error("DuplicateResourceException", 409):
+        connect1.create_contact_flow_module(InstanceId=instance_id, Name=name, Content=module_content("Other"))
+    token = str(uuid.uuid4())
+    retried = unique("Retried")
+    first = connect.create_contact_flow_module(InstanceId=instance_id, Name=retried, Content=content, ClientToken=token)
+    again = connect.create_contact_flow_module(InstanceId=instance_id, Name=retried, Content=content, ClientToken=token)
+    assert again["Id"] == first["Id"]
+    # A flow of the same name does not clash: modules have names of their own.
+    import_flow(connect, instance_id, retried, "hold", [hold("hold")])
+
+    with aws_error("InvalidContactFlowModuleException", 400) as caught:
+        connect1.create_contact_flow_module(InstanceId=instance_id, Name=unique("Bad"),
+                                            Content=flow("nowhere", [say("hello", "hi")]))
+    problems = caught.error.response["Problems"]
+    assert problems and "nowhere" in problems[0]["message"]
+    with aws_error("ResourceNotFoundException", 404):
+        connect1.describe_contact_flow_module(InstanceId=instance_id, ContactFlowModuleId=str(uuid.uuid4()))
+
+
+def test_invoke_flow_module(connect, part, instance_id):
+    module = connect.create_contact_flow_module(InstanceId=instance_id, Name=unique("Greeter module"),
+                                                Content=module_content("Hello from the module, $.Attributes.name"))
+    flow_id = import_flow(connect, instance_id, "Invoker", "invoke", [
+        {"Identifier": "invoke", "Type": "InvokeFlowModule", "Parameters": {"FlowModuleId": module["Id"]},
+         "Transitions": {"NextAction": "after", "Errors": on_error("failed")}},
+        say("after", "Back in the flow", "hold"),
+        say("failed", "The module failed", "hold"),
+        hold("hold"),
+    ])
+    c = start_chat(connect, instance_id, flow_id, part=part, Attributes={"name": "Ana"})
+    assert texts(system_messages(part, c, 2)) == ["Hello from the module, Ana", "Back in the flow"]

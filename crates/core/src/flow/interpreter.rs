@@ -45,6 +45,8 @@ pub enum Effect {
     TransferToQueue { queue: Option<String> },
     /// Show a view in the agent workspace; the run then waits for the agent's answer.
     ShowView { view: String, data: Value },
+    /// Run a flow module: on success call [`FlowState::enter_module`] instead of settling.
+    InvokeModule { module: String },
 }
 
 /// An `InvokeLambdaFunction` call, parameters resolved.
@@ -104,10 +106,22 @@ pub enum Outcome {
 /// One block the run passed through, for flow logs and traces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceEntry {
+    /// When the block ended (epoch ms).
+    pub at_ms: i64,
+    pub flow_id: String,
     pub action: String,
     pub action_type: String,
-    /// What happened: the result or error, and where the run went.
-    pub note: String,
+    /// Whether the block goes into the flow logs: the run had logging on
+    /// (`UpdateFlowLoggingBehavior`), or the interpreter logs every block.
+    pub logged: bool,
+    /// The block's parameters, references resolved as the block saw them (logged blocks only).
+    pub parameters: Option<Value>,
+    /// What the block came to: `Success`, its result, or `Error: <type>`.
+    pub results: String,
+    /// A function's answer (InvokeLambdaFunction), as `$.External` holds it.
+    pub external_results: Option<Value>,
+    /// Where the run went; `None` when the flow ended there.
+    pub next_action: Option<String>,
 }
 
 /// Runs one flow document.
@@ -115,6 +129,8 @@ pub struct Interpreter<'a> {
     pub document: &'a FlowDocument,
     /// How long one minute of flow time lasts (waits scale with the timer minute).
     pub minute_ms: i64,
+    /// Log every block, as if each flow had enabled logging.
+    pub log_everything: bool,
 }
 
 /// What running an action locally decided.
@@ -159,14 +175,18 @@ impl Interpreter<'_> {
                     state.at
                 )));
             };
-            let decided = {
+            let (decided, parameters) = {
                 let scope = Scope {
                     contact,
                     run: state,
                     surroundings,
                 };
-                self.run_action(action, &scope, dice)
+                // Resolved only for the flow logs: it costs a copy of every parameter.
+                let parameters = (state.logging || self.log_everything)
+                    .then(|| resolved(&Value::Object(action.parameters.clone()), &scope));
+                (self.run_action(action, &scope, dice), parameters)
             };
+            state.block_parameters = parameters;
             let outcome = match decided {
                 Local::Stop(Step::Waiting) => {
                     self.start_wait(state, action, now_ms);
@@ -178,6 +198,11 @@ impl Interpreter<'_> {
                     }
                     state.waiting = None;
                     Outcome::Failed("ParticipantNotFound".into())
+                }
+                Local::Stop(Step::Ended(ended)) => {
+                    // Logged like any block; the run goes nowhere after it.
+                    self.settle(state, Outcome::Done, now_ms, trace);
+                    return Step::Ended(ended);
                 }
                 Local::Stop(step) => return step,
                 Local::Next(outcome) => outcome,
@@ -280,11 +305,27 @@ impl Interpreter<'_> {
             }
             (_, _) => Ok(None),
         };
-        let (next, note) = next_action(action, &result);
+        let next = next_action(action, &result);
+        let logged = state.logging || self.log_everything;
+        let parameters = state.block_parameters.take();
         trace.push(TraceEntry {
+            at_ms: now_ms,
+            flow_id: state.flow_id.clone(),
             action: action.identifier.clone(),
             action_type: action.action_type.clone(),
-            note,
+            logged,
+            parameters: logged
+                .then(|| parameters.unwrap_or_else(|| Value::Object(action.parameters.clone()))),
+            results: match &result {
+                Ok(Some(value)) => value.clone(),
+                Ok(None) => "Success".to_string(),
+                Err(error) => format!("Error: {error}"),
+            },
+            external_results: (logged
+                && action.action_type == "InvokeLambdaFunction"
+                && result.is_ok())
+            .then(|| state.external.clone()),
+            next_action: next.clone(),
         });
         state.at = next.unwrap_or_default();
     }
@@ -513,7 +554,10 @@ impl Interpreter<'_> {
                 Outcome::Done,
             ),
             // Flow modules are separate resources Liaison does not store yet.
-            "InvokeFlowModule" => fail(),
+            "InvokeFlowModule" => match text("FlowModuleId") {
+                Some(module) => effect(Effect::InvokeModule { module }),
+                None => fail(),
+            },
             // Accepted with no effect on a chat: recording, voice, routing priority, tags.
             _ => Local::Next(Outcome::Done),
         }
@@ -637,10 +681,7 @@ fn holds(condition: &Condition, value: &str) -> bool {
 
 /// The transition rules: where an action goes after it succeeded (with or without a result)
 /// or failed, and a note saying why.
-fn next_action(
-    action: &Action,
-    result: &Result<Option<String>, String>,
-) -> (Option<String>, String) {
+fn next_action(action: &Action, result: &Result<Option<String>, String>) -> Option<String> {
     let transitions = &action.transitions;
     let by_error = |error: &str| {
         transitions
@@ -650,26 +691,28 @@ fn next_action(
             .map(|e| e.next_action.clone())
     };
     match result {
-        Err(error) => {
-            let next = by_error(error)
-                .or_else(|| by_error("NoMatchingError"))
-                .or_else(|| transitions.next_action.clone());
-            (next, format!("error {error}"))
-        }
-        Ok(Some(value)) => {
-            if let Some(condition) = transitions.conditions.iter().find(|c| holds(c, value)) {
-                return (
-                    Some(condition.next_action.clone()),
-                    format!(
-                        "result '{value}' matched {} {:?}",
-                        condition.operator, condition.operands
-                    ),
-                );
-            }
-            let next = by_error("NoMatchingCondition").or_else(|| transitions.next_action.clone());
-            (next, format!("result '{value}' matched no condition"))
-        }
-        Ok(None) => (transitions.next_action.clone(), "done".into()),
+        Err(error) => by_error(error)
+            .or_else(|| by_error("NoMatchingError"))
+            .or_else(|| transitions.next_action.clone()),
+        Ok(Some(value)) => match transitions.conditions.iter().find(|c| holds(c, value)) {
+            Some(condition) => Some(condition.next_action.clone()),
+            None => by_error("NoMatchingCondition").or_else(|| transitions.next_action.clone()),
+        },
+        Ok(None) => transitions.next_action.clone(),
+    }
+}
+
+/// A parameter value with every reference in its text resolved (for the flow logs).
+fn resolved(value: &Value, scope: &Scope) -> Value {
+    match value {
+        Value::String(text) => Value::String(scope.interpolate(text)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolved(v, scope)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, v)| (key.clone(), resolved(v, scope)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -735,6 +778,7 @@ mod tests {
                 interpreter: Interpreter {
                     document,
                     minute_ms: 60_000,
+                    log_everything: false,
                 },
                 state: FlowState::new("f", &document.start_action, "API"),
                 contact: contact(),
@@ -863,9 +907,25 @@ mod tests {
         });
         assert_eq!(step, Step::Ended(Ended::EndOfFlow));
         // SSML fails on chat; with no error branch the run follows NextAction; the Lex block
-        // is not run and takes its error branch.
+        // is not run and takes its error branch. The closing block is traced like any other.
         let visited: Vec<&str> = driver.trace.iter().map(|t| t.action.as_str()).collect();
-        assert_eq!(visited, vec!["start", "full", "after-voice"]);
+        assert_eq!(visited, vec!["start", "full", "after-voice", "other"]);
+        let results: Vec<&str> = driver.trace.iter().map(|t| t.results.as_str()).collect();
+        assert_eq!(
+            results,
+            vec![
+                "Error: QueueAtCapacity",
+                "Error: NoMatchingError",
+                "Error: NoMatchingError",
+                "Success"
+            ]
+        );
+        assert!(
+            driver
+                .trace
+                .iter()
+                .all(|t| !t.logged && t.parameters.is_none())
+        );
         assert!(driver.messages().is_empty());
     }
 

@@ -14,7 +14,7 @@ pub use document::{Action, Condition, ErrorBranch, FlowDocument, Transitions};
 pub use interpreter::{Effect, Ended, Interpreter, LambdaCall, Outcome, Step, TraceEntry};
 pub use reference::{Reference, references_in};
 pub use scope::{Scope, Surroundings};
-pub use state::{FLOW_TIMER, FlowState, WaitEvent, Waiting};
+pub use state::{FLOW_TIMER, FlowState, MODULE_FLOW_TYPE, ModuleReturn, WaitEvent, Waiting};
 pub use validate::{Problem, ProblemKind, Validation, validate};
 
 /// The only Flow language version there is.

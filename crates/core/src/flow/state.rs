@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 /// The name of a contact's flow run among its stored timers.
 pub const FLOW_TIMER: &str = "flow";
+/// The `flow_type` of a run while it is inside a flow module.
+pub const MODULE_FLOW_TYPE: &str = "MODULE";
 
 /// Where a run stands and what it has gathered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +65,21 @@ pub struct FlowState {
     /// (in that same drive) takes it instead of waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_message: Option<String>,
+    /// The resolved parameters of the action at `at`, kept for its flow log entry while it
+    /// runs (across a wait, a function call, a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_parameters: Option<Value>,
+    /// Where each flow module being run returns to, innermost last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<ModuleReturn>,
+}
+
+/// The `InvokeFlowModule` action a module returns to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleReturn {
+    pub flow_id: String,
+    pub flow_type: String,
+    pub at: String,
 }
 
 /// What a suspended action waits for.
@@ -114,6 +131,8 @@ impl FlowState {
             lease_until_ms: 0,
             finished: false,
             pending_message: None,
+            block_parameters: None,
+            returns: Vec::new(),
         }
     }
 
@@ -139,6 +158,30 @@ impl FlowState {
         self.flow_attributes.clear();
         self.external = Value::Null;
         self.loops.clear();
+        self.returns.clear();
+    }
+
+    /// Runs a module from its `start_action`, coming back to the action the run is at.
+    pub fn enter_module(&mut self, module_id: &str, start_action: &str) {
+        self.returns.push(ModuleReturn {
+            flow_id: std::mem::replace(&mut self.flow_id, module_id.to_string()),
+            flow_type: std::mem::replace(&mut self.flow_type, MODULE_FLOW_TYPE.to_string()),
+            at: std::mem::replace(&mut self.at, start_action.to_string()),
+        });
+        self.waiting = None;
+    }
+
+    /// Leaves the innermost module: the run is back at its `InvokeFlowModule` action, to be
+    /// settled. `false` when the run is in no module.
+    pub fn leave_module(&mut self) -> bool {
+        let Some(back) = self.returns.pop() else {
+            return false;
+        };
+        self.flow_id = back.flow_id;
+        self.flow_type = back.flow_type;
+        self.at = back.at;
+        self.waiting = None;
+        true
     }
 
     /// Whether the run waits for `event`.

@@ -2,13 +2,16 @@
 
 pub mod associate_lambda_function;
 pub mod create_contact_flow;
+pub mod create_contact_flow_module;
 pub mod create_participant;
 pub mod delete_contact_flow;
 pub mod describe_contact;
 pub mod describe_contact_flow;
+pub mod describe_contact_flow_module;
 pub mod describe_instance;
 pub mod disassociate_lambda_function;
 pub mod get_contact_attributes;
+pub mod list_contact_flow_modules;
 pub mod list_contact_flows;
 pub mod list_instances;
 pub mod list_lambda_functions;
@@ -117,6 +120,12 @@ const MAX_PROBLEMS: usize = 50;
 /// Checks flow content for storing with `status`: a published flow must have no problem at all;
 /// a saved one may contain action types Liaison does not run.
 pub fn check_flow_content(content: &str, status: &str) -> Result<(), ApiError> {
+    content_problems(content, status)
+        .map_err(|problems| ConnectError::InvalidContactFlow { problems }.into())
+}
+
+/// The problems that keep content from being stored with `status`, at most [`MAX_PROBLEMS`].
+pub fn content_problems(content: &str, status: &str) -> Result<(), Vec<String>> {
     let validation = liaison_core::flow::validate(content);
     let acceptable = if status == "SAVED" {
         validation.is_runnable()
@@ -126,15 +135,12 @@ pub fn check_flow_content(content: &str, status: &str) -> Result<(), ApiError> {
     if acceptable {
         return Ok(());
     }
-    Err(ConnectError::InvalidContactFlow {
-        problems: validation
-            .problems
-            .iter()
-            .take(MAX_PROBLEMS)
-            .map(ToString::to_string)
-            .collect(),
-    }
-    .into())
+    Err(validation
+        .problems
+        .iter()
+        .take(MAX_PROBLEMS)
+        .map(ToString::to_string)
+        .collect())
 }
 
 /// Refuses a flow name another flow of the instance has (`except`: the flow being renamed).
