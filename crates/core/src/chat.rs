@@ -54,6 +54,38 @@ pub enum ContactState {
     Ended,
 }
 
+/// Contact data a flow (`UpdateContactData`) or `UpdateContact` sets, for `$.Name`,
+/// `$.Description`, `$.LanguageCode` and `$.References`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContactData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<String>,
+    /// Reference name → `{"Type": …, "Value": …}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub references: BTreeMap<String, Value>,
+}
+
+impl ContactData {
+    /// Sets what `update` sets; references are replaced one by one.
+    pub fn apply(&mut self, update: ContactData) {
+        if update.name.is_some() {
+            self.name = update.name;
+        }
+        if update.description.is_some() {
+            self.description = update.description;
+        }
+        if update.language_code.is_some() {
+            self.language_code = update.language_code;
+        }
+        self.references.extend(update.references);
+    }
+}
+
 /// A chat contact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
@@ -68,6 +100,7 @@ pub struct Contact {
     /// `SegmentAttributes` as the client sent them (a JSON object), if any.
     pub segment_attributes: Option<Value>,
     pub customer_id: Option<String>,
+    pub data: ContactData,
     /// Content types participants may send, as StartChatContact allowed them.
     pub supported_content_types: Vec<String>,
     pub initiated_ms: i64,

@@ -7,12 +7,14 @@ pub mod clock;
 pub mod content;
 pub mod flow;
 pub mod idle;
+pub mod organisation;
+pub mod password;
 pub mod token;
 pub mod transcript;
 
 pub use chat::{
-    ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
-    ParticipantRole,
+    ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,
+    Participant, ParticipantRole,
 };
 pub use clock::{Clock, SystemClock, format_iso_millis, parse_iso_millis};
 pub use token::{TokenKind, TokenRecord, hash_token, new_token, sha256_hex};

@@ -2,6 +2,10 @@
 //! (inbound chat, customer queue, disconnect), so a fresh Liaison answers `ListInstances` and can
 //! start a chat straight away.
 
+use liaison_core::organisation::{
+    AgentStatus, DayHours, HoursOfOperation, MediaConcurrency, Queue, RoutingProfile,
+    RoutingProfileQueue, SecurityProfile, Tags, TimeSlice,
+};
 use liaison_core::{Clock, Flow, Instance};
 use liaison_store::{Store, StoreError};
 
@@ -10,6 +14,26 @@ pub const DEFAULT_QUEUE_NAME: &str = "BasicQueue";
 pub const DEFAULT_FLOW_NAME: &str = "Default chat flow";
 pub const DEFAULT_CUSTOMER_QUEUE_FLOW_NAME: &str = "Default customer queue";
 pub const DEFAULT_DISCONNECT_FLOW_NAME: &str = "Default disconnect flow";
+pub const BASIC_HOURS_NAME: &str = "Basic Hours";
+pub const BASIC_ROUTING_PROFILE_NAME: &str = "Basic Routing Profile";
+/// The security profiles every instance has, with their descriptions.
+const SECURITY_PROFILES: [(&str, &str); 2] = [
+    (
+        "Admin",
+        "Manages the instance: users, routing, queues and flows.",
+    ),
+    ("Agent", "Handles contacts in the agent workspace."),
+];
+/// The agent statuses every instance has: name, type, display order and description.
+const SYSTEM_AGENT_STATUSES: [(&str, &str, i64, &str); 2] = [
+    (
+        "Available",
+        "ROUTABLE",
+        1,
+        "Contacts are routed to the agent.",
+    ),
+    ("Offline", "OFFLINE", 2, "The agent takes no contacts."),
+];
 
 /// The default customer-queue flow: a word on entering the queue, then a reminder every five
 /// minutes while the chat waits.
@@ -184,7 +208,7 @@ pub async fn ensure_defaults(store: &dyn Store, clock: &dyn Clock) -> Result<(),
             return Err(error);
         }
     }
-    Ok(())
+    ensure_organisation(store, &instance.id, now).await
 }
 
 /// The default instance with its queue and chat flow; `None` when another node created an
@@ -204,15 +228,22 @@ async fn create_default_instance(
         }
         return Err(error);
     }
+    let hours_id = ensure_basic_hours(store, &instance.id, now).await?;
     let queue_id = uuid::Uuid::new_v4().to_string();
     store
-        .insert_queue(
-            &instance.id,
-            &queue_id,
-            DEFAULT_QUEUE_NAME,
-            "The default queue",
-            now,
-        )
+        .create_queue(&Queue {
+            id: queue_id.clone(),
+            instance_id: instance.id.clone(),
+            name: DEFAULT_QUEUE_NAME.into(),
+            description: Some("The default queue".into()),
+            queue_type: "STANDARD".into(),
+            hours_of_operation_id: Some(hours_id),
+            max_contacts: None,
+            status: "ENABLED".into(),
+            outbound_caller_config: None,
+            tags: Tags::new(),
+            modified_ms: now,
+        })
         .await?;
     store
         .insert_flow(&Flow {
@@ -229,6 +260,145 @@ async fn create_default_instance(
         .await?;
     tracing::info!(instance_id = %instance.id, "created the default instance, queue and chat flow");
     Ok(Some(instance))
+}
+
+/// Basic Hours: every day, all day (the same start and end time), in UTC.
+fn basic_hours(instance_id: &str, now: i64) -> HoursOfOperation {
+    let midnight = || TimeSlice {
+        hours: 0,
+        minutes: 0,
+    };
+    let days = [
+        "SUNDAY",
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+    ];
+    HoursOfOperation {
+        id: uuid::Uuid::new_v4().to_string(),
+        instance_id: instance_id.into(),
+        name: BASIC_HOURS_NAME.into(),
+        description: Some("Open every day, all day.".into()),
+        time_zone: "UTC".into(),
+        config: days
+            .into_iter()
+            .map(|day| DayHours {
+                day: day.into(),
+                start_time: midnight(),
+                end_time: midnight(),
+            })
+            .collect(),
+        tags: Tags::new(),
+        modified_ms: now,
+    }
+}
+
+/// The id of the instance's Basic Hours, created unless it exists (another node of the cluster
+/// may create it at the same moment; names are unique).
+async fn ensure_basic_hours(
+    store: &dyn Store,
+    instance_id: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let hours = basic_hours(instance_id, now);
+    if store.create_hours_of_operation(&hours).await? {
+        return Ok(hours.id);
+    }
+    store
+        .list_hours_of_operations(instance_id)
+        .await?
+        .into_iter()
+        .find(|existing| existing.name == BASIC_HOURS_NAME)
+        .map(|existing| existing.id)
+        .ok_or_else(|| StoreError(format!("{BASIC_HOURS_NAME} exists but cannot be read")))
+}
+
+/// What an agent workspace needs, for installations of any age: Basic Hours (which queues
+/// without hours get), the Admin and Agent security profiles, the Available and Offline agent
+/// statuses, and the Basic Routing Profile (chats two at a time from BasicQueue). Each is
+/// created once, even when several cluster nodes start at the same moment: names are unique
+/// and the creations that lose are no-ops.
+async fn ensure_organisation(
+    store: &dyn Store,
+    instance_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let hours_id = ensure_basic_hours(store, instance_id, now).await?;
+    store
+        .set_missing_queue_hours(instance_id, &hours_id)
+        .await?;
+    for (name, description) in SECURITY_PROFILES {
+        store
+            .create_security_profile(&SecurityProfile {
+                id: uuid::Uuid::new_v4().to_string(),
+                instance_id: instance_id.into(),
+                name: name.into(),
+                description: Some(description.into()),
+                modified_ms: now,
+            })
+            .await?;
+    }
+    for (name, status_type, display_order, description) in SYSTEM_AGENT_STATUSES {
+        store
+            .create_agent_status(&AgentStatus {
+                id: uuid::Uuid::new_v4().to_string(),
+                instance_id: instance_id.into(),
+                name: name.into(),
+                description: Some(description.into()),
+                status_type: status_type.into(),
+                state: "ENABLED".into(),
+                display_order: Some(display_order),
+                tags: Tags::new(),
+                modified_ms: now,
+            })
+            .await?;
+    }
+    let profiles = store.list_routing_profiles(instance_id).await?;
+    if profiles
+        .iter()
+        .any(|profile| profile.name == BASIC_ROUTING_PROFILE_NAME)
+    {
+        return Ok(());
+    }
+    let Some((queue_id, _)) = store
+        .list_queues(instance_id)
+        .await?
+        .into_iter()
+        .find(|(_, name)| name == DEFAULT_QUEUE_NAME)
+    else {
+        tracing::warn!(
+            instance_id,
+            "the instance has no {DEFAULT_QUEUE_NAME}; {BASIC_ROUTING_PROFILE_NAME} is not created"
+        );
+        return Ok(());
+    };
+    let profile = RoutingProfile {
+        id: uuid::Uuid::new_v4().to_string(),
+        instance_id: instance_id.into(),
+        name: BASIC_ROUTING_PROFILE_NAME.into(),
+        description: format!("Takes chats from {DEFAULT_QUEUE_NAME}, two at a time."),
+        default_outbound_queue_id: queue_id.clone(),
+        media_concurrencies: vec![MediaConcurrency {
+            channel: "CHAT".into(),
+            concurrency: 2,
+            cross_channel_behavior: None,
+        }],
+        agent_availability_timer: None,
+        is_default: true,
+        tags: Tags::new(),
+        modified_ms: now,
+    };
+    let served = [RoutingProfileQueue {
+        queue_id,
+        channel: "CHAT".into(),
+        priority: 1,
+        delay: 0,
+    }];
+    store.create_routing_profile(&profile, &served).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ pub enum Trigger {
     /// The custom bot participant left: a Wait `BotParticipantDisconnected` takes its branch;
     /// otherwise the `CustomerRemaining` hook's flow, if set, takes over the chat.
     BotLeft,
+    /// The agent left (or was auto-disconnected): the `CustomerRemaining` hook's flow, if set,
+    /// takes over the chat; otherwise the chat ends.
+    AgentLeft,
     /// The stored run fell due: a wait's time limit, or a lease that ran out.
     Due,
 }
@@ -82,6 +85,8 @@ enum Claim {
     /// The run does not wait for the bot that left: this flow (the `CustomerRemaining` hook)
     /// takes over.
     StartHook(String),
+    /// The agent left and no flow takes the chat over: it ends.
+    EndChat,
     /// The trigger does not concern the run (nothing waits for it, or another node drives it).
     Nothing,
 }
@@ -93,12 +98,15 @@ fn stored_state(timer: Option<&Timer>) -> Option<FlowState> {
         .ok()
 }
 
+/// The run as stored. A run being driven hears of customer messages too: one that comes
+/// between a prompt and the Wait after it is kept for that Wait.
 fn timer_of(state: &FlowState) -> Timer {
     Timer {
         name: FLOW_TIMER.to_string(),
         due_ms: state.due_ms(),
         data: serde_json::to_string(state).unwrap_or_default(),
-        wants_messages: state.wants_customer_messages(),
+        wants_messages: state.wants_customer_messages()
+            || (state.runner.is_some() && !state.finished),
     }
 }
 
@@ -174,6 +182,10 @@ impl AppState {
                     takes_over: true,
                 };
                 return Box::pin(self.drive_flow(contact_id, start)).await;
+            }
+            Claim::EndChat => {
+                tracing::info!(contact_id, "the agent left; the chat ends");
+                return self.end_for_customer(&contact).await;
             }
             Claim::Nothing => return Ok(()),
         };
@@ -294,24 +306,34 @@ impl AppState {
                         self.holders.forget_contact(&contact.id);
                     }
                 }
-                Effect::UpdateContactData { fields } => {
-                    tracing::debug!(
-                        contact_id,
-                        ?fields,
-                        "UpdateContactData has no stored fields on Liaison yet"
-                    );
-                    outcome = Some(Outcome::Done);
+                Effect::UpdateContactData {
+                    related,
+                    data,
+                    customer_id,
+                } => {
+                    let target = if related {
+                        contact.related_contact_id.clone()
+                    } else {
+                        Some(contact.id.clone())
+                    };
+                    let updated = match target {
+                        Some(target) => {
+                            self.store
+                                .update_contact_data(&target, &data, customer_id.as_deref())
+                                .await?
+                        }
+                        None => false,
+                    };
+                    outcome = Some(if updated {
+                        Outcome::Done
+                    } else {
+                        Outcome::Failed("NoMatchingError".into())
+                    });
                 }
                 Effect::Disconnect => {
                     interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
                     self.record_blocks(&contact, &flow, &mut trace).await?;
-                    let customer = self
-                        .store
-                        .list_participants(&contact.id)
-                        .await?
-                        .into_iter()
-                        .find(|p| p.role == ParticipantRole::Customer);
-                    self.end_chat(&contact.id, customer.as_ref()).await?;
+                    self.end_for_customer(&contact).await?;
                     state.finished = true;
                     state.runner = None;
                     self.store_flow(&contact.id, &state, &token, Vec::new())
@@ -399,6 +421,7 @@ impl AppState {
         let seen = claimed.clone();
         let hook = Arc::new(Mutex::new(None));
         let hook_seen = hook.clone();
+        let trigger_is_agent = matches!(trigger, Trigger::AgentLeft);
         let token = token.to_string();
         let apply = move |stored: Option<&Timer>| {
             let previous = stored_state(stored);
@@ -444,7 +467,7 @@ impl AppState {
                         Some(Outcome::Event(WaitEvent::BotParticipantDisconnected)),
                     ))
                 }
-                (Trigger::BotLeft, Some(state)) if state.runner.is_none() => {
+                (Trigger::BotLeft | Trigger::AgentLeft, Some(state)) if state.runner.is_none() => {
                     *hook_seen.lock().unwrap_or_else(|p| p.into_inner()) =
                         state.hooks.get("CustomerRemaining").cloned();
                     None
@@ -498,7 +521,11 @@ impl AppState {
             return Ok(Claim::Claimed(Box::new(claimed)));
         }
         let hook = hook.lock().unwrap_or_else(|p| p.into_inner()).take();
-        Ok(hook.map_or(Claim::Nothing, Claim::StartHook))
+        Ok(match (hook, trigger_is_agent) {
+            (Some(hook), _) => Claim::StartHook(hook),
+            (None, true) => Claim::EndChat,
+            (None, false) => Claim::Nothing,
+        })
     }
 
     /// Stores the run (with `items`, in one transaction) if this node still holds it. A run
@@ -639,15 +666,56 @@ impl AppState {
                         "flow stopped; ending the chat"
                     );
                 }
-                let customer = self
-                    .store
-                    .list_participants(&contact.id)
-                    .await?
-                    .into_iter()
-                    .find(|p| p.role == ParticipantRole::Customer);
-                self.end_chat(&contact.id, customer.as_ref()).await?;
+                self.end_for_customer(contact).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Ends the chat on the customer's behalf (the flow disconnected it, or nobody is left to
+    /// talk to it).
+    async fn end_for_customer(&self, contact: &Contact) -> Result<(), StoreError> {
+        let customer = self
+            .store
+            .list_participants(&contact.id)
+            .await?
+            .into_iter()
+            .find(|p| p.role == ParticipantRole::Customer);
+        self.end_chat(&contact.id, customer.as_ref()).await?;
+        Ok(())
+    }
+
+    /// Stops the contact's flow run where it is (an agent took the chat, so its queue flow
+    /// ends), keeping its hooks for when the agent leaves. A node driving the run loses it at
+    /// its next store.
+    pub async fn stop_flow(&self, contact_id: &str) -> Result<(), StoreError> {
+        let apply = |stored: Option<&Timer>| {
+            let Some(mut state) = stored_state(stored) else {
+                return TimerEffect {
+                    timer: stored.cloned(),
+                    ..TimerEffect::default()
+                };
+            };
+            state.finished = true;
+            state.runner = None;
+            state.waiting = None;
+            state.pending_message = None;
+            TimerEffect {
+                timer: Some(timer_of(&state)),
+                ..TimerEffect::default()
+            }
+        };
+        self.append(Append {
+            contact_id: contact_id.to_string(),
+            timer: Some(TimerUpdate {
+                name: FLOW_TIMER.to_string(),
+                apply: Arc::new(apply),
+            }),
+            ..Append::default()
+        })
+        .await?;
+        self.timers.arm(contact_id, TimerKind::FlowRun, None);
+        self.holders.forget_contact(contact_id);
         Ok(())
     }
 

@@ -120,6 +120,7 @@ mod tests {
                 expires_ms: 0,
                 last_seq: 0,
                 timer_config: Default::default(),
+                data: Default::default(),
                 watches_messages: false,
             },
         }

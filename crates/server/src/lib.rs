@@ -5,6 +5,7 @@
 //! operation is one module under [`connect`] or [`participant`] holding its request, response
 //! and handler; chat items reach sockets through the store and the [`bus`].
 
+pub mod agents;
 pub mod auth;
 pub mod bootstrap;
 pub mod bus;

@@ -74,6 +74,7 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Connect, "StopContact") => connect_op!(connect::stop_contact),
         (Api::Connect, "DescribeContact") => connect_op!(connect::describe_contact),
         (Api::Connect, "GetContactAttributes") => connect_op!(connect::get_contact_attributes),
+        (Api::Connect, "UpdateContact") => connect_op!(connect::update_contact),
         (Api::Connect, "UpdateContactAttributes") => {
             connect_op!(connect::update_contact_attributes)
         }
@@ -108,6 +109,43 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
             connect_op!(connect::list_contact_flow_modules)
         }
         (Api::Connect, "DescribeContactFlow") => connect_op!(connect::describe_contact_flow),
+        (Api::Connect, "CreateUser") => connect_op!(connect::create_user),
+        (Api::Connect, "DescribeUser") => connect_op!(connect::describe_user),
+        (Api::Connect, "ListUsers") => connect_op!(connect::list_users),
+        (Api::Connect, "UpdateUserRoutingProfile") => {
+            connect_op!(connect::update_user_routing_profile)
+        }
+        (Api::Connect, "UpdateUserIdentityInfo") => connect_op!(connect::update_user_identity_info),
+        (Api::Connect, "DeleteUser") => connect_op!(connect::delete_user),
+        (Api::Connect, "PutUserStatus") => connect_op!(connect::put_user_status),
+        (Api::Connect, "CreateRoutingProfile") => connect_op!(connect::create_routing_profile),
+        (Api::Connect, "DescribeRoutingProfile") => connect_op!(connect::describe_routing_profile),
+        (Api::Connect, "ListRoutingProfiles") => connect_op!(connect::list_routing_profiles),
+        (Api::Connect, "AssociateRoutingProfileQueues") => {
+            connect_op!(connect::associate_routing_profile_queues)
+        }
+        (Api::Connect, "ListRoutingProfileQueues") => {
+            connect_op!(connect::list_routing_profile_queues)
+        }
+        (Api::Connect, "UpdateRoutingProfileConcurrency") => {
+            connect_op!(connect::update_routing_profile_concurrency)
+        }
+        (Api::Connect, "UpdateRoutingProfileQueues") => {
+            connect_op!(connect::update_routing_profile_queues)
+        }
+        (Api::Connect, "CreateQueue") => connect_op!(connect::create_queue),
+        (Api::Connect, "DescribeQueue") => connect_op!(connect::describe_queue),
+        (Api::Connect, "ListQueues") => connect_op!(connect::list_queues),
+        (Api::Connect, "UpdateQueueStatus") => connect_op!(connect::update_queue_status),
+        (Api::Connect, "CreateHoursOfOperation") => connect_op!(connect::create_hours_of_operation),
+        (Api::Connect, "DescribeHoursOfOperation") => {
+            connect_op!(connect::describe_hours_of_operation)
+        }
+        (Api::Connect, "ListHoursOfOperations") => connect_op!(connect::list_hours_of_operations),
+        (Api::Connect, "CreateAgentStatus") => connect_op!(connect::create_agent_status),
+        (Api::Connect, "DescribeAgentStatus") => connect_op!(connect::describe_agent_status),
+        (Api::Connect, "ListAgentStatuses") => connect_op!(connect::list_agent_statuses),
+        (Api::Connect, "ListSecurityProfiles") => connect_op!(connect::list_security_profiles),
         (Api::Participant, "CreateParticipantConnection") => {
             participant_op!(participant::create_participant_connection)
         }

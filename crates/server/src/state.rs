@@ -392,9 +392,7 @@ impl AppState {
         };
         if !contact.watches_messages {
             let appended = self.append(append).await?;
-            if participant.role == ParticipantRole::CustomBot {
-                self.run_flow(&contact.id, crate::flows::Trigger::BotLeft);
-            }
+            self.after_leaving(&contact.id, participant.role);
             return Ok(appended);
         }
         let leaving = participant.id.clone();
@@ -407,10 +405,18 @@ impl AppState {
             })
             .await
             .map(|(appended, _)| appended)?;
-        if participant.role == ParticipantRole::CustomBot {
-            self.run_flow(&contact.id, crate::flows::Trigger::BotLeft);
-        }
+        self.after_leaving(&contact.id, participant.role);
         Ok(appended)
+    }
+
+    /// What a bot or an agent leaving means for the chat's flow (its Wait, its disconnect flow,
+    /// or, for the agent, the end of the chat).
+    fn after_leaving(&self, contact_id: &str, role: ParticipantRole) {
+        match role {
+            ParticipantRole::CustomBot => self.run_flow(contact_id, crate::flows::Trigger::BotLeft),
+            ParticipantRole::Agent => self.run_flow(contact_id, crate::flows::Trigger::AgentLeft),
+            _ => {}
+        }
     }
 
     /// Called by the timer task when a contact's idle session may have a timer due: marks
@@ -496,6 +502,12 @@ impl AppState {
     fn announce_removals(&self, contact_id: &str, removed: &[Participant], cause: RemovalCause) {
         if removed.iter().any(|p| p.role == ParticipantRole::CustomBot) {
             self.run_flow(contact_id, crate::flows::Trigger::BotLeft);
+        }
+        // An agent displaced by a newcomer is not leaving the customer alone.
+        if cause == RemovalCause::AutoDisconnect
+            && removed.iter().any(|p| p.role == ParticipantRole::Agent)
+        {
+            self.run_flow(contact_id, crate::flows::Trigger::AgentLeft);
         }
         for participant in removed {
             tracing::info!(

@@ -155,3 +155,95 @@ async fn nodes_starting_together_create_one_default_instance() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_upgrading_together_seed_the_organisation_once() {
+    use liaison_core::organisation::{Queue, Tags};
+    use liaison_server::bootstrap::{
+        BASIC_HOURS_NAME, BASIC_ROUTING_PROFILE_NAME, DEFAULT_INSTANCE_ALIAS, DEFAULT_QUEUE_NAME,
+        ensure_defaults,
+    };
+
+    let Some(stores) = shared_stores(3).await else {
+        return;
+    };
+    // An installation from before the organisation: its instance and BasicQueue, no hours.
+    let instance = liaison_core::Instance {
+        id: uuid::Uuid::new_v4().to_string(),
+        alias: DEFAULT_INSTANCE_ALIAS.into(),
+        created_ms: 1,
+    };
+    stores[0].insert_instance(&instance).await.unwrap();
+    let queue = Queue {
+        id: uuid::Uuid::new_v4().to_string(),
+        instance_id: instance.id.clone(),
+        name: DEFAULT_QUEUE_NAME.into(),
+        description: None,
+        queue_type: "STANDARD".into(),
+        hours_of_operation_id: None,
+        max_contacts: None,
+        status: "ENABLED".into(),
+        outbound_caller_config: None,
+        tags: Tags::new(),
+        modified_ms: 1,
+    };
+    assert!(stores[0].create_queue(&queue).await.unwrap());
+
+    let starts = stores
+        .iter()
+        .map(|store| ensure_defaults(store.as_ref(), &liaison_core::SystemClock));
+    for started in futures_util::future::join_all(starts).await {
+        started.expect("every node starts");
+    }
+
+    let store = &stores[0];
+    let hours = store.list_hours_of_operations(&instance.id).await.unwrap();
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    assert_eq!(hours[0].name, BASIC_HOURS_NAME);
+    assert_eq!(
+        store
+            .get_queue(&instance.id, &queue.id)
+            .await
+            .unwrap()
+            .and_then(|q| q.hours_of_operation_id),
+        Some(hours[0].id.clone())
+    );
+    let profiles = store.list_routing_profiles(&instance.id).await.unwrap();
+    assert_eq!(
+        profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        vec![BASIC_ROUTING_PROFILE_NAME]
+    );
+    let served = store
+        .routing_profile_queues(&instance.id, &profiles[0].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        served
+            .iter()
+            .map(|q| (q.queue_id.as_str(), q.channel.as_str(), q.priority, q.delay))
+            .collect::<Vec<_>>(),
+        vec![(queue.id.as_str(), "CHAT", 1, 0)]
+    );
+    let security: Vec<String> = store
+        .list_security_profiles(&instance.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(security, vec!["Admin", "Agent"]);
+    let statuses: Vec<(String, String)> = store
+        .list_agent_statuses(&instance.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.status_type))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("Available".to_string(), "ROUTABLE".to_string()),
+            ("Offline".to_string(), "OFFLINE".to_string())
+        ]
+    );
+}

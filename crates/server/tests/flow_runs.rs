@@ -1008,3 +1008,86 @@ async fn a_flow_module_runs_on_the_contact_and_returns() {
         vec!["Before", "The module failed"]
     );
 }
+
+#[tokio::test]
+async fn update_contact_data_sets_what_references_and_describe_contact_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Names the contact",
+        "data",
+        json!([
+            {"Identifier": "data", "Type": "UpdateContactData",
+             "Parameters": {"Name": "Order for $.Attributes.name", "Description": "From the web",
+                            "LanguageCode": "fr-FR", "CustomerId": "cust-$.Attributes.name",
+                            "References": {"order": {"Type": "STRING", "Value": "$.Attributes.order"}},
+                            "TargetContact": "Current"},
+             "Transitions": {"NextAction": "say", "Errors": on_error("failed")}},
+            say("say", "$.Name / $.Description / $.LanguageCode / $.References.order.Value / $.CustomerId", Some("hold")),
+            say("failed", "UpdateContactData failed", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let (chat, _socket) = start_on(
+        &server,
+        &instance,
+        &flow,
+        json!({"Attributes": {"name": "Ana", "order": "O-42"}}),
+    )
+    .await;
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["Order for Ana / From the web / fr-FR / O-42 / cust-Ana"]
+    );
+    let (status, _, described) = server
+        .connect(
+            "GET",
+            &format!("/contacts/{instance}/{}", chat.contact_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{described}");
+    assert_eq!(described["Contact"]["Name"], "Order for Ana");
+    assert_eq!(described["Contact"]["Description"], "From the web");
+    assert_eq!(described["Contact"]["CustomerId"], "cust-Ana");
+
+    // UpdateContact changes the same data; members Liaison does not support are named.
+    let (status, _, _) = server
+        .connect(
+            "POST",
+            &format!("/contacts/{instance}/{}", chat.contact_id),
+            Some(json!({"Name": "Renamed", "References": {"case": {"Type": "URL", "Value": "https://example.com/c/1"}}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, described) = server
+        .connect(
+            "GET",
+            &format!("/contacts/{instance}/{}", chat.contact_id),
+            None,
+        )
+        .await;
+    assert_eq!(described["Contact"]["Name"], "Renamed");
+    assert_eq!(described["Contact"]["Description"], "From the web");
+    let (status, _, refused) = server
+        .connect(
+            "POST",
+            &format!("/contacts/{instance}/{}", chat.contact_id),
+            Some(json!({"QueueInfo": {"Id": "q"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["__type"], "InvalidRequestException");
+    assert!(refused["message"].as_str().unwrap().contains("QueueInfo"));
+    let (status, _, missing) = server
+        .connect(
+            "POST",
+            &format!("/contacts/{instance}/{}", uuid::Uuid::new_v4()),
+            Some(json!({"Name": "x"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{missing}");
+}

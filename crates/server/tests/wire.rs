@@ -179,14 +179,17 @@ async fn operations_not_built_yet_say_so() {
     let (_dir, server) = server().await;
     let (instance, _) = server.instance_and_flow().await;
     let (status, _, reply) = server
-        .connect("GET", &format!("/users-summary/{instance}"), None)
+        .connect("GET", &format!("/instance/{instance}/attributes"), None)
         .await;
     assert_eq!(
         (status, reply["__type"].as_str()),
         (400, Some("InvalidRequestException"))
     );
     assert!(
-        reply["message"].as_str().unwrap().contains("ListUsers"),
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains("ListInstanceAttributes"),
         "{reply}"
     );
     let chat = server.start_chat(json!({})).await;

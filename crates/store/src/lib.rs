@@ -12,6 +12,10 @@ mod sqlite_writer;
 
 use async_trait::async_trait;
 use liaison_core::idle::{CustomParticipantRefusal, TimerConfig};
+use liaison_core::organisation::{
+    AgentStatus, HoursOfOperation, IdentityInfo, MediaConcurrency, Queue, RoutingProfile,
+    RoutingProfileQueue, SecurityProfile, User,
+};
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, TokenRecord,
@@ -147,19 +151,20 @@ impl std::fmt::Debug for TimerUpdate {
     }
 }
 
-/// Everything CreateParticipant writes for a custom participant, in one transaction.
+/// Everything adding a participant (CreateParticipant, an agent taking a chat) writes, in one
+/// transaction.
 #[derive(Debug, Clone)]
-pub struct NewCustomParticipant {
+pub struct NewParticipant {
     pub participant: Participant,
     pub token: TokenRecord,
     /// Recorded with the participant id as its result.
     pub client_token: Option<ClientTokenKey>,
     /// Custom participants added at or before this time that never connected have lost their
-    /// place in the contact.
+    /// place in the contact (a new custom participant's refusal rules look at the others).
     pub connect_cutoff_ms: i64,
 }
 
-/// Result of [`Store::add_custom_participant`].
+/// Result of [`Store::add_participant`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddedParticipant {
     Added,
@@ -197,6 +202,19 @@ pub enum MergedAttributes {
     NoSuchContact,
 }
 
+/// Result of changing the queues a routing profile serves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueChange {
+    Applied,
+    NoSuchProfile,
+    /// Nothing was written: the profile already serves this (queue, channel) pair when adding,
+    /// or does not serve it when updating.
+    Refused {
+        queue_id: String,
+        channel: String,
+    },
+}
+
 /// A cross-node wake-up: another node wrote to a contact's log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hint {
@@ -227,15 +245,6 @@ pub trait Store: Send + Sync + 'static {
     /// `false` when there was no such flow.
     async fn delete_flow(&self, instance_id: &str, flow_id: &str) -> Result<bool>;
 
-    /// Records a queue (`id`, `name`, `description`) of an instance.
-    async fn insert_queue(
-        &self,
-        instance_id: &str,
-        id: &str,
-        name: &str,
-        description: &str,
-        created_ms: i64,
-    ) -> Result<()>;
     /// Adds a flow module; `false` when the instance has a module of that name.
     async fn insert_flow_module(&self, module: &FlowModule) -> Result<bool>;
     /// The instance's flow modules, by name.
@@ -248,6 +257,134 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(id, name)` of an instance's queues, by name.
     async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>>;
+
+    // The organisation: hours of operation, queues, routing profiles, security profiles, agent
+    // statuses and users. Every `create_*` returns `false`, writing nothing, when the instance
+    // has one of that name already; every `set_*` returns `false` when there is no such record.
+
+    async fn create_hours_of_operation(&self, hours: &HoursOfOperation) -> Result<bool>;
+    async fn get_hours_of_operation(
+        &self,
+        instance_id: &str,
+        hours_id: &str,
+    ) -> Result<Option<HoursOfOperation>>;
+    /// The instance's hours of operation, by name.
+    async fn list_hours_of_operations(&self, instance_id: &str) -> Result<Vec<HoursOfOperation>>;
+
+    async fn create_queue(&self, queue: &Queue) -> Result<bool>;
+    async fn get_queue(&self, instance_id: &str, queue_id: &str) -> Result<Option<Queue>>;
+    /// The instance's queues with every detail, by name.
+    async fn list_queue_details(&self, instance_id: &str) -> Result<Vec<Queue>>;
+    async fn set_queue_status(
+        &self,
+        instance_id: &str,
+        queue_id: &str,
+        status: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Gives the instance's queues that have no hours of operation (queues from before hours
+    /// existed) these; how many it changed.
+    async fn set_missing_queue_hours(&self, instance_id: &str, hours_id: &str) -> Result<u64>;
+
+    /// Adds a routing profile and the queues it serves, in one transaction.
+    async fn create_routing_profile(
+        &self,
+        profile: &RoutingProfile,
+        queues: &[RoutingProfileQueue],
+    ) -> Result<bool>;
+    async fn get_routing_profile(
+        &self,
+        instance_id: &str,
+        profile_id: &str,
+    ) -> Result<Option<RoutingProfile>>;
+    /// The instance's routing profiles, by name.
+    async fn list_routing_profiles(&self, instance_id: &str) -> Result<Vec<RoutingProfile>>;
+    /// The queues a routing profile serves, by priority, then delay.
+    async fn routing_profile_queues(
+        &self,
+        instance_id: &str,
+        profile_id: &str,
+    ) -> Result<Vec<RoutingProfileQueue>>;
+    /// Adds queues to a routing profile; refused, writing nothing, if one of the (queue,
+    /// channel) pairs is served already.
+    async fn associate_routing_profile_queues(
+        &self,
+        instance_id: &str,
+        profile_id: &str,
+        queues: &[RoutingProfileQueue],
+        now_ms: i64,
+    ) -> Result<QueueChange>;
+    /// Changes the priority and delay of queues a routing profile serves; refused, writing
+    /// nothing, if one of the (queue, channel) pairs is not served.
+    async fn update_routing_profile_queues(
+        &self,
+        instance_id: &str,
+        profile_id: &str,
+        queues: &[RoutingProfileQueue],
+        now_ms: i64,
+    ) -> Result<QueueChange>;
+    async fn set_routing_profile_concurrency(
+        &self,
+        instance_id: &str,
+        profile_id: &str,
+        concurrencies: &[MediaConcurrency],
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// How many users have the routing profile.
+    async fn count_routing_profile_users(&self, instance_id: &str, profile_id: &str)
+    -> Result<i64>;
+
+    async fn create_security_profile(&self, profile: &SecurityProfile) -> Result<bool>;
+    /// The instance's security profiles, by name.
+    async fn list_security_profiles(&self, instance_id: &str) -> Result<Vec<SecurityProfile>>;
+
+    async fn create_agent_status(&self, status: &AgentStatus) -> Result<bool>;
+    async fn get_agent_status(
+        &self,
+        instance_id: &str,
+        status_id: &str,
+    ) -> Result<Option<AgentStatus>>;
+    /// The instance's agent statuses in display order (statuses without one last), then by name.
+    async fn list_agent_statuses(&self, instance_id: &str) -> Result<Vec<AgentStatus>>;
+
+    /// Adds a user (`false`: the username is taken) with the Argon2id hash of its password.
+    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<bool>;
+    async fn get_user(&self, instance_id: &str, user_id: &str) -> Result<Option<User>>;
+    /// The instance's users, by username.
+    async fn list_users(&self, instance_id: &str) -> Result<Vec<User>>;
+    async fn set_user_routing_profile(
+        &self,
+        instance_id: &str,
+        user_id: &str,
+        profile_id: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+    async fn set_user_identity_info(
+        &self,
+        instance_id: &str,
+        user_id: &str,
+        identity_info: &IdentityInfo,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Puts the user in an agent status as of `since_ms`.
+    async fn set_user_status(
+        &self,
+        instance_id: &str,
+        user_id: &str,
+        agent_status_id: &str,
+        since_ms: i64,
+    ) -> Result<bool>;
+    /// `false` when there was no such user.
+    async fn delete_user(&self, instance_id: &str, user_id: &str) -> Result<bool>;
+    /// The user `username` names if `password` is theirs. The hash check runs on a blocking
+    /// thread, and costs the same when there is no such user, so the time taken does not tell
+    /// whether the username exists.
+    async fn verify_user_password(
+        &self,
+        instance_id: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>>;
 
     /// Lets the instance's flows invoke a function (idempotent).
     async fn associate_function(
@@ -267,9 +404,10 @@ pub trait Store: Send + Sync + 'static {
     async fn flow_logs(&self, contact_id: &str) -> Result<Vec<FlowLogRecord>>;
 
     async fn create_chat(&self, chat: NewChat) -> Result<CreateChat>;
-    /// Adds a custom participant unless the contact's participants forbid it (checked while the
-    /// contact is locked, so two nodes cannot both add one).
-    async fn add_custom_participant(&self, new: NewCustomParticipant) -> Result<AddedParticipant>;
+    /// Adds a participant to an open contact; a custom participant only when the contact's
+    /// participants allow it (checked while the contact is locked, so two nodes cannot both add
+    /// one).
+    async fn add_participant(&self, new: NewParticipant) -> Result<AddedParticipant>;
     /// Replaces an open contact's timer configuration; `false` when it is not open.
     async fn set_timer_config(&self, contact_id: &str, config: &TimerConfig) -> Result<bool>;
     async fn get_contact(&self, id: &str) -> Result<Option<Contact>>;
@@ -283,6 +421,14 @@ pub trait Store: Send + Sync + 'static {
     /// Appends items with the next sequence numbers, applying the state changes atomically.
     async fn append(&self, append: Append) -> Result<Appended>;
     /// Merges `updates` into the contact's attributes unless the result exceeds `max_bytes`.
+    /// Applies contact data (and the customer id, when given) to a contact; `false` when there
+    /// is no such contact.
+    async fn update_contact_data(
+        &self,
+        contact_id: &str,
+        update: &liaison_core::ContactData,
+        customer_id: Option<&str>,
+    ) -> Result<bool>;
     async fn merge_attributes(
         &self,
         contact_id: &str,

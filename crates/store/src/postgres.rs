@@ -19,8 +19,8 @@ use crate::{
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, ParticipantRole,
-    TokenRecord,
+    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, NewItem, Participant,
+    ParticipantRole, TokenRecord,
 };
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};

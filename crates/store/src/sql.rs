@@ -7,6 +7,10 @@
 //! `durable_insert_tokens`): SQLite groups them into shared commits, PostgreSQL commits each.
 
 use crate::{Result, StoreError};
+use liaison_core::organisation::{
+    AgentStatus, HoursOfOperation, Queue, RoutingProfile, RoutingProfileQueue, SecurityProfile,
+    User, UserStatus,
+};
 use liaison_core::{
     ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
     ParticipantRole, TokenKind, TokenRecord,
@@ -15,7 +19,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 7] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "chat core",
@@ -50,6 +54,16 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 7] = [
         9,
         "flow modules",
         include_str!("../migrations/0009_flow_modules.sql"),
+    ),
+    (
+        10,
+        "organisation",
+        include_str!("../migrations/0010_organisation.sql"),
+    ),
+    (
+        20,
+        "contact data",
+        include_str!("../migrations/0020_contact_data.sql"),
     ),
 ];
 
@@ -237,6 +251,129 @@ pub(crate) fn flow_module_from(row: &impl Columns) -> Result<FlowModule> {
     })
 }
 
+/// A JSON document column, decoded.
+fn json_column<T: serde::de::DeserializeOwned>(row: &impl Columns, name: &str) -> Result<T> {
+    let text: String = row.column(name)?;
+    serde_json::from_str(&text).map_err(|_| corrupt(name))
+}
+
+/// A nullable JSON document column, decoded.
+fn optional_json_column<T: serde::de::DeserializeOwned>(
+    row: &impl Columns,
+    name: &str,
+) -> Result<Option<T>> {
+    let text: Option<String> = row.column(name)?;
+    text.map(|text| serde_json::from_str(&text).map_err(|_| corrupt(name)))
+        .transpose()
+}
+
+pub(crate) fn hours_of_operation_from(row: &impl Columns) -> Result<HoursOfOperation> {
+    Ok(HoursOfOperation {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        time_zone: row.column("time_zone")?,
+        config: json_column(row, "config")?,
+        tags: json_column(row, "tags")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn queue_from(row: &impl Columns) -> Result<Queue> {
+    // The queues table predates optional descriptions: an empty one is none (the model's
+    // descriptions are at least one character long).
+    let description: String = row.column("description")?;
+    Ok(Queue {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: Some(description).filter(|text| !text.is_empty()),
+        queue_type: row.column("queue_type")?,
+        hours_of_operation_id: row.column("hours_of_operation_id")?,
+        max_contacts: row.column("max_contacts")?,
+        status: row.column("status")?,
+        outbound_caller_config: optional_json_column(row, "outbound_caller_config")?,
+        tags: json_column(row, "tags")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn routing_profile_from(row: &impl Columns) -> Result<RoutingProfile> {
+    Ok(RoutingProfile {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        default_outbound_queue_id: row.column("default_outbound_queue_id")?,
+        media_concurrencies: json_column(row, "media_concurrencies")?,
+        agent_availability_timer: row.column("agent_availability_timer")?,
+        is_default: row.column::<i64>("is_default")? != 0,
+        tags: json_column(row, "tags")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn routing_profile_queue_from(row: &impl Columns) -> Result<RoutingProfileQueue> {
+    Ok(RoutingProfileQueue {
+        queue_id: row.column("queue_id")?,
+        channel: row.column("channel")?,
+        priority: row.column("priority")?,
+        delay: row.column("delay")?,
+    })
+}
+
+pub(crate) fn security_profile_from(row: &impl Columns) -> Result<SecurityProfile> {
+    Ok(SecurityProfile {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn agent_status_from(row: &impl Columns) -> Result<AgentStatus> {
+    Ok(AgentStatus {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        status_type: row.column("status_type")?,
+        state: row.column("state")?,
+        display_order: row.column("display_order")?,
+        tags: json_column(row, "tags")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+/// The columns of a user, without its password hash (only a password check reads that).
+pub(crate) const USER_COLUMNS: &str = "id, instance_id, username, identity_info, phone_config, \
+    security_profile_ids, routing_profile_id, tags, modified_ms, agent_status_id, status_since_ms";
+
+pub(crate) fn user_from(row: &impl Columns) -> Result<User> {
+    let agent_status_id: Option<String> = row.column("agent_status_id")?;
+    let since_ms: Option<i64> = row.column("status_since_ms")?;
+    Ok(User {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        username: row.column("username")?,
+        identity_info: json_column(row, "identity_info")?,
+        phone_config: optional_json_column(row, "phone_config")?,
+        security_profile_ids: json_column(row, "security_profile_ids")?,
+        routing_profile_id: row.column("routing_profile_id")?,
+        tags: json_column(row, "tags")?,
+        modified_ms: row.column("modified_ms")?,
+        status: match (agent_status_id, since_ms) {
+            (Some(agent_status_id), Some(since_ms)) => Some(UserStatus {
+                agent_status_id,
+                since_ms,
+            }),
+            _ => None,
+        },
+    })
+}
+
 pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
     let attributes: String = row.column("attributes")?;
     let segment_attributes: Option<String> = row.column("segment_attributes")?;
@@ -244,6 +381,7 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
     let state: String = row.column("state")?;
     let timer_config: String = row.column("timer_config")?;
     let watches_messages: i64 = row.column("watches_messages")?;
+    let data: String = row.column("contact_data")?;
     Ok(Contact {
         id: row.column("id")?,
         instance_id: row.column("instance_id")?,
@@ -263,6 +401,7 @@ pub(crate) fn contact_from(row: &impl Columns) -> Result<Contact> {
             None => None,
         },
         customer_id: row.column("customer_id")?,
+        data: serde_json::from_str(&data).map_err(|_| corrupt("contact data"))?,
         supported_content_types: serde_json::from_str(&supported)
             .map_err(|_| corrupt("content types"))?,
         initiated_ms: row.column("initiated_ms")?,
@@ -475,23 +614,574 @@ macro_rules! chat_store {
                 row.as_ref().map(flow_module_from).transpose()
             }
 
-            async fn insert_queue(
+            async fn create_hours_of_operation(
+                &self,
+                hours: &liaison_core::organisation::HoursOfOperation,
+            ) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO hours_of_operation (id, instance_id, name, description, time_zone, config, tags, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&hours.id)
+                .bind(&hours.instance_id)
+                .bind(&hours.name)
+                .bind(hours.description.as_deref())
+                .bind(&hours.time_zone)
+                .bind(json_text(&hours.config))
+                .bind(json_text(&hours.tags))
+                .bind(hours.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_hours_of_operation(
                 &self,
                 instance_id: &str,
-                id: &str,
-                name: &str,
-                description: &str,
-                created_ms: i64,
-            ) -> Result<()> {
-                sqlx::query("INSERT INTO queues (id, instance_id, name, description, created_ms) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
+                hours_id: &str,
+            ) -> Result<Option<liaison_core::organisation::HoursOfOperation>> {
+                let row = sqlx::query("SELECT * FROM hours_of_operation WHERE instance_id = $1 AND id = $2")
                     .bind(instance_id)
-                    .bind(name)
-                    .bind(description)
-                    .bind(created_ms)
-                    .execute(&self.writer)
+                    .bind(hours_id)
+                    .fetch_optional(&self.reader)
                     .await?;
-                Ok(())
+                row.as_ref().map($crate::sql::hours_of_operation_from).transpose()
+            }
+
+            async fn list_hours_of_operations(
+                &self,
+                instance_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::HoursOfOperation>> {
+                let rows = sqlx::query("SELECT * FROM hours_of_operation WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map($crate::sql::hours_of_operation_from).collect()
+            }
+
+            async fn create_queue(&self, queue: &liaison_core::organisation::Queue) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO queues (id, instance_id, name, description, created_ms, queue_type, \
+                     hours_of_operation_id, max_contacts, status, outbound_caller_config, tags, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $5) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&queue.id)
+                .bind(&queue.instance_id)
+                .bind(&queue.name)
+                .bind(queue.description.as_deref().unwrap_or(""))
+                .bind(queue.modified_ms)
+                .bind(&queue.queue_type)
+                .bind(queue.hours_of_operation_id.as_deref())
+                .bind(queue.max_contacts)
+                .bind(&queue.status)
+                .bind(queue.outbound_caller_config.as_ref().map(json_text))
+                .bind(json_text(&queue.tags))
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_queue(
+                &self,
+                instance_id: &str,
+                queue_id: &str,
+            ) -> Result<Option<liaison_core::organisation::Queue>> {
+                let row = sqlx::query("SELECT * FROM queues WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(queue_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map($crate::sql::queue_from).transpose()
+            }
+
+            async fn list_queue_details(
+                &self,
+                instance_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::Queue>> {
+                let rows = sqlx::query("SELECT * FROM queues WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map($crate::sql::queue_from).collect()
+            }
+
+            async fn set_queue_status(
+                &self,
+                instance_id: &str,
+                queue_id: &str,
+                status: &str,
+                now_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE queues SET status = $1, modified_ms = $2 WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(status)
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(queue_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn set_missing_queue_hours(&self, instance_id: &str, hours_id: &str) -> Result<u64> {
+                let changed = sqlx::query(
+                    "UPDATE queues SET hours_of_operation_id = $1 \
+                     WHERE instance_id = $2 AND hours_of_operation_id IS NULL",
+                )
+                .bind(hours_id)
+                .bind(instance_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed)
+            }
+
+            async fn create_routing_profile(
+                &self,
+                profile: &liaison_core::organisation::RoutingProfile,
+                queues: &[liaison_core::organisation::RoutingProfileQueue],
+            ) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO routing_profiles (id, instance_id, name, description, default_outbound_queue_id, \
+                     media_concurrencies, agent_availability_timer, is_default, tags, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&profile.id)
+                .bind(&profile.instance_id)
+                .bind(&profile.name)
+                .bind(&profile.description)
+                .bind(&profile.default_outbound_queue_id)
+                .bind(json_text(&profile.media_concurrencies))
+                .bind(profile.agent_availability_timer.as_deref())
+                .bind(i64::from(profile.is_default))
+                .bind(json_text(&profile.tags))
+                .bind(profile.modified_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                for queue in queues {
+                    sqlx::query(
+                        "INSERT INTO routing_profile_queues (routing_profile_id, queue_id, channel, priority, delay) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&profile.id)
+                    .bind(&queue.queue_id)
+                    .bind(&queue.channel)
+                    .bind(queue.priority)
+                    .bind(queue.delay)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn get_routing_profile(
+                &self,
+                instance_id: &str,
+                profile_id: &str,
+            ) -> Result<Option<liaison_core::organisation::RoutingProfile>> {
+                let row = sqlx::query("SELECT * FROM routing_profiles WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(profile_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map($crate::sql::routing_profile_from).transpose()
+            }
+
+            async fn list_routing_profiles(
+                &self,
+                instance_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::RoutingProfile>> {
+                let rows = sqlx::query("SELECT * FROM routing_profiles WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map($crate::sql::routing_profile_from).collect()
+            }
+
+            async fn routing_profile_queues(
+                &self,
+                instance_id: &str,
+                profile_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::RoutingProfileQueue>> {
+                let rows = sqlx::query(
+                    "SELECT q.queue_id, q.channel, q.priority, q.delay FROM routing_profile_queues q \
+                     JOIN routing_profiles p ON p.id = q.routing_profile_id \
+                     WHERE p.instance_id = $1 AND q.routing_profile_id = $2 \
+                     ORDER BY q.priority, q.delay, q.queue_id, q.channel",
+                )
+                .bind(instance_id)
+                .bind(profile_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::routing_profile_queue_from).collect()
+            }
+
+            async fn associate_routing_profile_queues(
+                &self,
+                instance_id: &str,
+                profile_id: &str,
+                queues: &[liaison_core::organisation::RoutingProfileQueue],
+                now_ms: i64,
+            ) -> Result<$crate::QueueChange> {
+                let mut tx = self.writer.begin().await?;
+                // A write first: it locks the profile (PostgreSQL) or the database (SQLite), so
+                // concurrent changes to its queues see each other.
+                let found = sqlx::query(
+                    "UPDATE routing_profiles SET modified_ms = $1 WHERE instance_id = $2 AND id = $3",
+                )
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(profile_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if found == 0 {
+                    return Ok($crate::QueueChange::NoSuchProfile);
+                }
+                for queue in queues {
+                    let added = sqlx::query(
+                        "INSERT INTO routing_profile_queues (routing_profile_id, queue_id, channel, priority, delay) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (routing_profile_id, queue_id, channel) DO NOTHING",
+                    )
+                    .bind(profile_id)
+                    .bind(&queue.queue_id)
+                    .bind(&queue.channel)
+                    .bind(queue.priority)
+                    .bind(queue.delay)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if added == 0 {
+                        return Ok($crate::QueueChange::Refused {
+                            queue_id: queue.queue_id.clone(),
+                            channel: queue.channel.clone(),
+                        });
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::QueueChange::Applied)
+            }
+
+            async fn update_routing_profile_queues(
+                &self,
+                instance_id: &str,
+                profile_id: &str,
+                queues: &[liaison_core::organisation::RoutingProfileQueue],
+                now_ms: i64,
+            ) -> Result<$crate::QueueChange> {
+                let mut tx = self.writer.begin().await?;
+                let found = sqlx::query(
+                    "UPDATE routing_profiles SET modified_ms = $1 WHERE instance_id = $2 AND id = $3",
+                )
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(profile_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if found == 0 {
+                    return Ok($crate::QueueChange::NoSuchProfile);
+                }
+                for queue in queues {
+                    let changed = sqlx::query(
+                        "UPDATE routing_profile_queues SET priority = $1, delay = $2 \
+                         WHERE routing_profile_id = $3 AND queue_id = $4 AND channel = $5",
+                    )
+                    .bind(queue.priority)
+                    .bind(queue.delay)
+                    .bind(profile_id)
+                    .bind(&queue.queue_id)
+                    .bind(&queue.channel)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 0 {
+                        return Ok($crate::QueueChange::Refused {
+                            queue_id: queue.queue_id.clone(),
+                            channel: queue.channel.clone(),
+                        });
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::QueueChange::Applied)
+            }
+
+            async fn set_routing_profile_concurrency(
+                &self,
+                instance_id: &str,
+                profile_id: &str,
+                concurrencies: &[liaison_core::organisation::MediaConcurrency],
+                now_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE routing_profiles SET media_concurrencies = $1, modified_ms = $2 \
+                     WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(json_text(&concurrencies))
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(profile_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn count_routing_profile_users(&self, instance_id: &str, profile_id: &str) -> Result<i64> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS users FROM users WHERE instance_id = $1 AND routing_profile_id = $2",
+                )
+                .bind(instance_id)
+                .bind(profile_id)
+                .fetch_one(&self.reader)
+                .await?;
+                Ok(sqlx::Row::try_get(&row, "users")?)
+            }
+
+            async fn create_security_profile(
+                &self,
+                profile: &liaison_core::organisation::SecurityProfile,
+            ) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO security_profiles (id, instance_id, name, description, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&profile.id)
+                .bind(&profile.instance_id)
+                .bind(&profile.name)
+                .bind(profile.description.as_deref())
+                .bind(profile.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn list_security_profiles(
+                &self,
+                instance_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::SecurityProfile>> {
+                let rows = sqlx::query("SELECT * FROM security_profiles WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map($crate::sql::security_profile_from).collect()
+            }
+
+            async fn create_agent_status(
+                &self,
+                status: &liaison_core::organisation::AgentStatus,
+            ) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO agent_statuses (id, instance_id, name, description, status_type, state, display_order, tags, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&status.id)
+                .bind(&status.instance_id)
+                .bind(&status.name)
+                .bind(status.description.as_deref())
+                .bind(&status.status_type)
+                .bind(&status.state)
+                .bind(status.display_order)
+                .bind(json_text(&status.tags))
+                .bind(status.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_agent_status(
+                &self,
+                instance_id: &str,
+                status_id: &str,
+            ) -> Result<Option<liaison_core::organisation::AgentStatus>> {
+                let row = sqlx::query("SELECT * FROM agent_statuses WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(status_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map($crate::sql::agent_status_from).transpose()
+            }
+
+            async fn list_agent_statuses(
+                &self,
+                instance_id: &str,
+            ) -> Result<Vec<liaison_core::organisation::AgentStatus>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM agent_statuses WHERE instance_id = $1 \
+                     ORDER BY CASE WHEN display_order IS NULL THEN 1 ELSE 0 END, display_order, name, id",
+                )
+                .bind(instance_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::agent_status_from).collect()
+            }
+
+            async fn create_user(
+                &self,
+                user: &liaison_core::organisation::User,
+                password_hash: Option<&str>,
+            ) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO users (id, instance_id, username, password_hash, identity_info, phone_config, \
+                     security_profile_ids, routing_profile_id, tags, modified_ms, agent_status_id, status_since_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (instance_id, username) DO NOTHING",
+                )
+                .bind(&user.id)
+                .bind(&user.instance_id)
+                .bind(&user.username)
+                .bind(password_hash)
+                .bind(json_text(&user.identity_info))
+                .bind(user.phone_config.as_ref().map(json_text))
+                .bind(json_text(&user.security_profile_ids))
+                .bind(&user.routing_profile_id)
+                .bind(json_text(&user.tags))
+                .bind(user.modified_ms)
+                .bind(user.status.as_ref().map(|status| status.agent_status_id.as_str()))
+                .bind(user.status.as_ref().map(|status| status.since_ms))
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_user(
+                &self,
+                instance_id: &str,
+                user_id: &str,
+            ) -> Result<Option<liaison_core::organisation::User>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM users WHERE instance_id = $1 AND id = $2",
+                    $crate::sql::USER_COLUMNS
+                )))
+                .bind(instance_id)
+                .bind(user_id)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map($crate::sql::user_from).transpose()
+            }
+
+            async fn list_users(&self, instance_id: &str) -> Result<Vec<liaison_core::organisation::User>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM users WHERE instance_id = $1 ORDER BY username, id",
+                    $crate::sql::USER_COLUMNS
+                )))
+                .bind(instance_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::user_from).collect()
+            }
+
+            async fn set_user_routing_profile(
+                &self,
+                instance_id: &str,
+                user_id: &str,
+                profile_id: &str,
+                now_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE users SET routing_profile_id = $1, modified_ms = $2 WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(profile_id)
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn set_user_identity_info(
+                &self,
+                instance_id: &str,
+                user_id: &str,
+                identity_info: &liaison_core::organisation::IdentityInfo,
+                now_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE users SET identity_info = $1, modified_ms = $2 WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(json_text(identity_info))
+                .bind(now_ms)
+                .bind(instance_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn set_user_status(
+                &self,
+                instance_id: &str,
+                user_id: &str,
+                agent_status_id: &str,
+                since_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE users SET agent_status_id = $1, status_since_ms = $2 WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(agent_status_id)
+                .bind(since_ms)
+                .bind(instance_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn delete_user(&self, instance_id: &str, user_id: &str) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM users WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(user_id)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
+            }
+
+            async fn verify_user_password(
+                &self,
+                instance_id: &str,
+                username: &str,
+                password: &str,
+            ) -> Result<Option<liaison_core::organisation::User>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {}, password_hash FROM users WHERE instance_id = $1 AND username = $2",
+                    $crate::sql::USER_COLUMNS
+                )))
+                .bind(instance_id)
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await?;
+                let (user, stored_hash) = match &row {
+                    Some(row) => (
+                        Some($crate::sql::user_from(row)?),
+                        sqlx::Row::try_get::<Option<String>, _>(row, "password_hash")?,
+                    ),
+                    None => (None, None),
+                };
+                // Argon2 runs whether or not the user exists (against a stand-in hash when not).
+                let candidate = password.to_string();
+                let matches = tokio::task::spawn_blocking(move || {
+                    liaison_core::password::verify(stored_hash.as_deref(), &candidate)
+                })
+                .await
+                .map_err(|e| $crate::StoreError(format!("the password check did not finish: {e}")))?;
+                Ok(user.filter(|_| matches))
             }
 
             async fn associate_function(&self, instance_id: &str, function_arn: &str, now_ms: i64) -> Result<()> {
@@ -570,9 +1260,9 @@ macro_rules! chat_store {
                 self.durable_create_chat(chat).await
             }
 
-            async fn add_custom_participant(
+            async fn add_participant(
                 &self,
-                new: $crate::NewCustomParticipant,
+                new: $crate::NewParticipant,
             ) -> Result<$crate::AddedParticipant> {
                 use $crate::AddedParticipant;
                 let mut tx = self.writer.begin().await?;
@@ -610,10 +1300,15 @@ macro_rules! chat_store {
                     .fetch_all(&mut *tx)
                     .await?;
                 let present = rows.iter().map(participant_from).collect::<Result<Vec<_>>>()?;
-                if let Some(refusal) = liaison_core::idle::custom_participant_refusal(
-                    &present,
-                    new.connect_cutoff_ms,
-                ) {
+                let refusal = (new.participant.role == liaison_core::ParticipantRole::CustomBot)
+                    .then(|| {
+                        liaison_core::idle::custom_participant_refusal(
+                            &present,
+                            new.connect_cutoff_ms,
+                        )
+                    })
+                    .flatten();
+                if let Some(refusal) = refusal {
                     return Ok(AddedParticipant::Refused(refusal));
                 }
                 let p = &new.participant;
@@ -744,6 +1439,39 @@ macro_rules! chat_store {
                     .await?;
                 tx.commit().await?;
                 Ok(MergedAttributes::Merged)
+            }
+
+            async fn update_contact_data(
+                &self,
+                contact_id: &str,
+                update: &ContactData,
+                customer_id: Option<&str>,
+            ) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                // A write first, as in merge_attributes: no writer slips between read and update.
+                let Some(row) = sqlx::query(
+                    "UPDATE contacts SET last_seq = last_seq WHERE id = $1 RETURNING contact_data",
+                )
+                .bind(contact_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(false);
+                };
+                let text: String = sqlx::Row::try_get(&row, "contact_data")?;
+                let mut data: ContactData =
+                    serde_json::from_str(&text).map_err(|_| corrupt("contact data"))?;
+                data.apply(update.clone());
+                sqlx::query(
+                    "UPDATE contacts SET contact_data = $1, customer_id = COALESCE($2, customer_id) WHERE id = $3",
+                )
+                .bind(json_text(&data))
+                .bind(customer_id)
+                .bind(contact_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn items_after(

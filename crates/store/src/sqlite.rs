@@ -15,7 +15,9 @@ use crate::{
 };
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
-use liaison_core::{ChatItem, Contact, Flow, FlowModule, Instance, Participant, TokenRecord};
+use liaison_core::{
+    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, Participant, TokenRecord,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };

@@ -7,18 +7,21 @@
 use liaison_core::idle::{CustomParticipantRefusal, RoleTimers, SESSION_TIMER, TimerConfig};
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
-    ParticipantRole, TokenKind, TokenRecord,
+    ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,
+    Participant, ParticipantRole, TokenKind, TokenRecord,
 };
 use liaison_store::{
     AddedParticipant, Append, Appended, ClientTokenKey, CreateChat, FlowLogRecord,
-    MergedAttributes, NewChat, NewCustomParticipant, PostgresStore, Replay, SqliteStore, Store,
-    Timer, TimerEffect, TimerUpdate,
+    MergedAttributes, NewChat, NewParticipant, PostgresStore, Replay, SqliteStore, Store, Timer,
+    TimerEffect, TimerUpdate,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
+
+#[path = "conformance/organisation.rs"]
+mod organisation;
 
 /// Runs every check against `store`.
 async fn suite(store: Arc<dyn Store>) {
@@ -41,6 +44,7 @@ async fn suite(store: Arc<dyn Store>) {
     ending_a_contact_closes_it_and_every_participant(s).await;
     participant_left_marks_only_that_participant(s).await;
     merge_attributes_merges_replaces_and_enforces_the_limit(s).await;
+    contact_data_is_merged_field_by_field(s).await;
     items_after_returns_later_items_in_order_up_to_the_limit(s).await;
     find_item_is_scoped_to_its_contact(s).await;
     transcript_anchor_resolves_ids_times_and_recency(s).await;
@@ -56,6 +60,7 @@ async fn suite(store: Arc<dyn Store>) {
     timer_updates_read_modify_and_write_with_the_append(s).await;
     concurrent_timer_updates_see_each_other(&store).await;
     due_timers_are_claimed_once_until_their_lease_ends(s).await;
+    organisation::checks(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -263,6 +268,7 @@ fn new_chat(instance_id: &str) -> NewChat {
                 },
                 agent: RoleTimers::default(),
             },
+            data: Default::default(),
             watches_messages: false,
         },
         customer_token: TokenRecord {
@@ -466,18 +472,13 @@ async fn queues_are_inserted_and_listed_by_name(store: &dyn Store) {
     let support = fresh();
     let basic = fresh();
     let sales = fresh();
-    store
-        .insert_queue(&one.id, &support, "Support", "help desk", T0)
-        .await
-        .unwrap();
-    store
-        .insert_queue(&one.id, &basic, "BasicQueue", "default", T0 + 1)
-        .await
-        .unwrap();
-    store
-        .insert_queue(&two.id, &sales, "Sales", "", T0 + 2)
-        .await
-        .unwrap();
+    for queue in [
+        organisation::standard_queue(&one.id, &support, "Support", Some("help desk"), T0),
+        organisation::standard_queue(&one.id, &basic, "BasicQueue", Some("default"), T0 + 1),
+        organisation::standard_queue(&two.id, &sales, "Sales", None, T0 + 2),
+    ] {
+        assert!(store.create_queue(&queue).await.unwrap());
+    }
     assert_eq!(
         store.list_queues(&one.id).await.unwrap(),
         vec![
@@ -1491,7 +1492,7 @@ async fn token_holders_come_with_their_participant_and_contact(store: &dyn Store
 }
 
 /// A custom participant for `contact_id`, added at `at_ms`, not connected.
-fn new_bot(contact_id: &str, at_ms: i64) -> NewCustomParticipant {
+fn new_bot(contact_id: &str, at_ms: i64) -> NewParticipant {
     let participant = Participant {
         id: fresh(),
         contact_id: contact_id.to_string(),
@@ -1501,7 +1502,7 @@ fn new_bot(contact_id: &str, at_ms: i64) -> NewCustomParticipant {
         left_ms: None,
         connected_ms: None,
     };
-    NewCustomParticipant {
+    NewParticipant {
         token: TokenRecord {
             hash: format!("hash-{}", fresh()),
             kind: TokenKind::Participant,
@@ -1520,7 +1521,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     let id = chat.contact.id.clone();
     let first = new_bot(&id, T0 + 1_000);
     assert_eq!(
-        store.add_custom_participant(first.clone()).await.unwrap(),
+        store.add_participant(first.clone()).await.unwrap(),
         AddedParticipant::Added
     );
     let holder = store
@@ -1533,7 +1534,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     // A second one is refused while the first may still connect.
     let second = new_bot(&id, T0 + 2_000);
     assert!(matches!(
-        store.add_custom_participant(second.clone()).await.unwrap(),
+        store.add_participant(second.clone()).await.unwrap(),
         AddedParticipant::Refused(CustomParticipantRefusal::AlreadyHasOne(p)) if p.id == first.participant.id
     ));
     assert!(
@@ -1558,7 +1559,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     ));
     let late = new_bot(&id, T0 + 60_000);
     assert!(matches!(
-        store.add_custom_participant(late).await.unwrap(),
+        store.add_participant(late).await.unwrap(),
         AddedParticipant::Refused(CustomParticipantRefusal::AlreadyHasOne(p))
             if p.connected_ms == Some(T0 + 3_000)
     ));
@@ -1567,10 +1568,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     let (chat, _) = start_chat(store, |_| Vec::new()).await;
     let id = chat.contact.id.clone();
     assert_eq!(
-        store
-            .add_custom_participant(new_bot(&id, T0))
-            .await
-            .unwrap(),
+        store.add_participant(new_bot(&id, T0)).await.unwrap(),
         AddedParticipant::Added
     );
     let mut key_bot = new_bot(&id, T0 + 15_000);
@@ -1580,10 +1578,10 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
         request_hash: "h".into(),
     });
     assert_eq!(
-        store.add_custom_participant(key_bot.clone()).await.unwrap(),
+        store.add_participant(key_bot.clone()).await.unwrap(),
         AddedParticipant::Added
     );
-    let retry = NewCustomParticipant {
+    let retry = NewParticipant {
         participant: Participant {
             id: fresh(),
             ..key_bot.participant.clone()
@@ -1591,7 +1589,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
         ..key_bot.clone()
     };
     assert_eq!(
-        store.add_custom_participant(retry).await.unwrap(),
+        store.add_participant(retry).await.unwrap(),
         AddedParticipant::Replayed(Replay {
             request_hash: "h".into(),
             result: key_bot.participant.id.clone(),
@@ -1606,7 +1604,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
         display_name: "Agent".into(),
         ..chat.customer.clone()
     };
-    let agent_bot = NewCustomParticipant {
+    let agent_bot = NewParticipant {
         participant: agent.clone(),
         token: TokenRecord {
             participant_id: agent.id.clone(),
@@ -1618,11 +1616,11 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     };
     // (The store adds whoever it is given; an agent stands in for the routing of a later issue.)
     assert_eq!(
-        store.add_custom_participant(agent_bot).await.unwrap(),
+        store.add_participant(agent_bot).await.unwrap(),
         AddedParticipant::Added
     );
     assert!(matches!(
-        store.add_custom_participant(new_bot(&chat.contact.id, T0 + 1)).await.unwrap(),
+        store.add_participant(new_bot(&chat.contact.id, T0 + 1)).await.unwrap(),
         AddedParticipant::Refused(CustomParticipantRefusal::AgentPresent(p)) if p.id == agent.id
     ));
     let ended = Append {
@@ -1633,7 +1631,7 @@ async fn custom_participants_are_one_per_contact_and_never_beside_an_agent(store
     store.append(ended).await.unwrap();
     assert_eq!(
         store
-            .add_custom_participant(new_bot(&chat.contact.id, T0 + 3))
+            .add_participant(new_bot(&chat.contact.id, T0 + 3))
             .await
             .unwrap(),
         AddedParticipant::ContactClosed
@@ -1645,7 +1643,7 @@ async fn concurrent_custom_participants_are_added_once(store: &Arc<dyn Store>) {
     let attempts = (0..8).map(|n| {
         let store = store.clone();
         let bot = new_bot(&chat.contact.id, T0 + n);
-        tokio::spawn(async move { store.add_custom_participant(bot).await.unwrap() })
+        tokio::spawn(async move { store.add_participant(bot).await.unwrap() })
     });
     let mut added = 0;
     for attempt in attempts {
@@ -2074,4 +2072,50 @@ async fn flow_modules_have_names_of_their_own(store: &dyn Store) {
         None
     );
     assert_eq!(store.get_flow(&one.id, &survey.id).await.unwrap(), None);
+}
+
+async fn contact_data_is_merged_field_by_field(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |_| Vec::new()).await;
+    let id = &chat.contact.id;
+    let reference = |value: &str| json!({"Type": "STRING", "Value": value});
+    let first = ContactData {
+        name: Some("Refund".into()),
+        description: Some("Asked for a refund".into()),
+        language_code: None,
+        references: BTreeMap::from([("ticket".to_string(), reference("T-1"))]),
+    };
+    assert!(
+        store
+            .update_contact_data(id, &first, Some("cust-9"))
+            .await
+            .unwrap()
+    );
+    let second = ContactData {
+        name: None,
+        description: Some("Refund granted".into()),
+        language_code: Some("en-GB".into()),
+        references: BTreeMap::from([("order".to_string(), reference("O-7"))]),
+    };
+    assert!(store.update_contact_data(id, &second, None).await.unwrap());
+    let contact = store.get_contact(id).await.unwrap().unwrap();
+    assert_eq!(
+        contact.data,
+        ContactData {
+            name: Some("Refund".into()),
+            description: Some("Refund granted".into()),
+            language_code: Some("en-GB".into()),
+            references: BTreeMap::from([
+                ("order".to_string(), reference("O-7")),
+                ("ticket".to_string(), reference("T-1")),
+            ]),
+        }
+    );
+    // The customer id given before stays when none is given.
+    assert_eq!(contact.customer_id.as_deref(), Some("cust-9"));
+    assert!(
+        !store
+            .update_contact_data(&fresh(), &first, None)
+            .await
+            .unwrap()
+    );
 }

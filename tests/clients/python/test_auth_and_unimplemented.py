@@ -134,10 +134,9 @@ def test_connect_describe_view_not_implemented(connect1, instance_id):
                             "DescribeView")
 
 
-def test_create_user_not_implemented(connect_raw, instance_id):
-    _assert_not_implemented(lambda: connect_raw.create_user(
-        InstanceId=instance_id, Username="agent1", PhoneConfig={"PhoneType": "SOFT_PHONE"},
-        SecurityProfileIds=["sp"], RoutingProfileId="rp"), "CreateUser")
+def test_list_instance_attributes_not_implemented(connect_raw, instance_id):
+    _assert_not_implemented(lambda: connect_raw.list_instance_attributes(InstanceId=instance_id),
+                            "ListInstanceAttributes")
 
 
 def test_participant_describe_view_not_implemented(connect, part1, instance_id, flow_id):

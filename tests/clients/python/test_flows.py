@@ -996,6 +996,41 @@ def test_wait_for_the_custom_bot(bot_server):
     assert texts(system_messages(part, lonely, 3)) == [READY, "Waiting for the bot", "No bot"]
 
 
+def test_disconnect_flow_after_the_bot_leaves(bot_server, sockets):
+    connect = bot_server.client("connect")
+    part = bot_server.client("connectparticipant", access_key="dummy", secret_key="dummy")
+    instance_id = connect.list_instances()["InstanceSummaryList"][0]["Id"]
+    after_bot = import_flow(connect, instance_id, "After the bot", "ask", [
+        say("ask", "The bot has left. Anything else?", "wait"),
+        {"Identifier": "wait", "Type": "Wait",
+         "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+         "Transitions": {"Conditions": [equals("CustomerReturned", "bye")], "Errors": on_error("bye")}},
+        say("bye", "Goodbye", "end"),
+        disconnect("end"),
+    ])
+    flow_id = import_flow(connect, instance_id, "Bot with a disconnect flow", "hooks", [
+        {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
+         "Parameters": {"EventHooks": {"CustomerRemaining": describe(connect, instance_id, after_bot)["Arn"]}},
+         "Transitions": {"NextAction": "hold", "Errors": on_error("hold")}},
+        hold("hold"),
+    ])
+    c = start_chat(connect, instance_id, flow_id, part=part)
+    socket = sockets(c.websocket_url)
+    bot = connect.create_participant(InstanceId=instance_id, ContactId=c.contact_id,
+                                     ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"})
+    bot_connection = part.create_participant_connection(
+        ParticipantToken=bot["ParticipantCredentials"]["ParticipantToken"], Type=["CONNECTION_CREDENTIALS"],
+        ConnectParticipant=True)
+    part.send_message(ConnectionToken=bot_connection["ConnectionCredentials"]["ConnectionToken"],
+                      ContentType="text/plain", Content="Your order ships tomorrow.")
+    part.disconnect_participant(ConnectionToken=bot_connection["ConnectionCredentials"]["ConnectionToken"])
+    assert texts(system_messages(part, c, 1)) == ["The bot has left. Anything else?"]
+    part.send_message(ConnectionToken=c.connection_token, ContentType="text/plain", Content="No, thanks")
+    socket.wait_item(lambda i: i.get("ContentType") == ENDED, 10, "chat.ended")
+    said = [i["Content"] for i in socket.items() if i.get("ParticipantRole") == "SYSTEM" and i["Type"] == "MESSAGE"]
+    assert said == ["The bot has left. Anything else?", "Goodbye"]
+
+
 # --------------------------------------------------------------------------------------------
 # 5. Flow logs
 # --------------------------------------------------------------------------------------------
@@ -1111,3 +1146,33 @@ def test_invoke_flow_module(connect, part, instance_id):
     ])
     c = start_chat(connect, instance_id, flow_id, part=part, Attributes={"name": "Ana"})
     assert texts(system_messages(part, c, 2)) == ["Hello from the module, Ana", "Back in the flow"]
+
+
+# --------------------------------------------------------------------------------------------
+# 7. Contact data
+# --------------------------------------------------------------------------------------------
+
+
+def test_update_contact_data_and_update_contact(connect, connect1, part, instance_id):
+    flow_id = import_flow(connect, instance_id, "Data", "data", [
+        {"Identifier": "data", "Type": "UpdateContactData",
+         "Parameters": {"Name": "Chat with $.Attributes.name", "LanguageCode": "de-DE",
+                        "References": {"ticket": {"Type": "STRING", "Value": "$.Attributes.ticket"}}},
+         "Transitions": {"NextAction": "say", "Errors": on_error("failed")}},
+        say("say", "$.Name in $.LanguageCode about $.References.ticket.Value", "hold"),
+        say("failed", "failed", "hold"),
+        hold("hold"),
+    ])
+    c = start_chat(connect, instance_id, flow_id, part=part, Attributes={"name": "Ana", "ticket": "T-7"})
+    assert texts(system_messages(part, c, 1)) == ["Chat with Ana in de-DE about T-7"]
+    contact = connect.describe_contact(InstanceId=instance_id, ContactId=c.contact_id)["Contact"]
+    assert contact["Name"] == "Chat with Ana" and "Description" not in contact
+
+    connect.update_contact(InstanceId=instance_id, ContactId=c.contact_id, Description="Billing question",
+                           References={"case": {"Type": "URL", "Value": "https://example.com/case/7"}})
+    contact = connect.describe_contact(InstanceId=instance_id, ContactId=c.contact_id)["Contact"]
+    assert contact["Name"] == "Chat with Ana" and contact["Description"] == "Billing question"
+    with aws_error("InvalidRequestException", 400, message_contains="UserInfo"):
+        connect1.update_contact(InstanceId=instance_id, ContactId=c.contact_id, UserInfo={"UserId": "someone"})
+    with aws_error("ResourceNotFoundException", 404):
+        connect1.update_contact(InstanceId=instance_id, ContactId=str(uuid.uuid4()), Name="x")

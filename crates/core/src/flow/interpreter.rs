@@ -13,7 +13,7 @@ use super::document::{Action, Condition, FlowDocument};
 use super::scope::{Scope, Surroundings};
 use super::state::{FlowState, WaitEvent, Waiting};
 use super::{Support, support};
-use crate::chat::Contact;
+use crate::chat::{Contact, ContactData};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -33,8 +33,14 @@ pub enum Effect {
         related: bool,
         attributes: BTreeMap<String, String>,
     },
-    /// Set contact fields (`Name`, `Description`, `LanguageCode`, `CustomerId`, …).
-    UpdateContactData { fields: BTreeMap<String, String> },
+    /// Set contact data (`Name`, `Description`, `LanguageCode`, `References`) and the
+    /// customer id, on the contact or its related contact. Voice ID and Wisdom settings have no
+    /// effect on chat and are left out.
+    UpdateContactData {
+        related: bool,
+        data: ContactData,
+        customer_id: Option<String>,
+    },
     /// Disconnect the customer: the chat ends, and so does the run.
     Disconnect,
     /// Call a function; settle with [`Outcome::Lambda`] or a failure.
@@ -435,15 +441,27 @@ impl Interpreter<'_> {
                 })
             }
             "UpdateContactData" => {
-                let fields = action
+                let references = action
                     .parameters
-                    .iter()
-                    .filter(|(key, _)| key.as_str() != "TargetContact")
-                    .filter_map(|(key, value)| {
-                        Some((key.clone(), scope.interpolate(value.as_str()?)))
+                    .get("References")
+                    .and_then(Value::as_object)
+                    .map(|references| {
+                        references
+                            .iter()
+                            .map(|(name, reference)| (name.clone(), resolved(reference, scope)))
+                            .collect()
                     })
-                    .collect();
-                effect(Effect::UpdateContactData { fields })
+                    .unwrap_or_default();
+                effect(Effect::UpdateContactData {
+                    related: text("TargetContact").as_deref() == Some("Related"),
+                    data: ContactData {
+                        name: text("Name"),
+                        description: text("Description"),
+                        language_code: text("LanguageCode"),
+                        references,
+                    },
+                    customer_id: text("CustomerId"),
+                })
             }
             "InvokeLambdaFunction" => {
                 let Some(function) = text("LambdaFunctionARN") else {
@@ -742,6 +760,7 @@ mod tests {
             expires_ms: 0,
             last_seq: 0,
             timer_config: Default::default(),
+            data: Default::default(),
             watches_messages: false,
         }
     }

@@ -82,6 +82,13 @@ impl Scope<'_> {
             "InstanceARN" => leaf(text(&self.surroundings.instance_arn)),
             "AwsRegion" => leaf(text(&self.surroundings.region)),
             "CustomerId" => leaf(contact.customer_id.as_deref().and_then(text)),
+            "Name" => leaf(contact.data.name.as_deref().and_then(text)),
+            "Description" => leaf(contact.data.description.as_deref().and_then(text)),
+            "LanguageCode" => leaf(contact.data.language_code.as_deref().and_then(text)),
+            "References" => match rest {
+                [] => Some(serde_json::to_value(&contact.data.references).ok()?),
+                [name, more @ ..] => walk(contact.data.references.get(name)?, more),
+            },
             "StoredCustomerInput" => leaf(self.run.stored_input.as_deref().and_then(text)),
             "LoopCounter" => leaf(text(&self.run.last_loop_count.to_string())),
             "Queue" => {

@@ -6,7 +6,7 @@ use liaison_core::{
     Participant, ParticipantRole, TokenKind, TokenRecord, format_iso_millis, hash_token, new_token,
     sha256_hex,
 };
-use liaison_store::{AddedParticipant, ClientTokenKey, NewCustomParticipant};
+use liaison_store::{AddedParticipant, ClientTokenKey, NewParticipant};
 use liaison_wire::{Api, ConnectError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -96,7 +96,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     let participant_id = participant.id.clone();
     let added = state
         .store
-        .add_custom_participant(NewCustomParticipant {
+        .add_participant(NewParticipant {
             participant,
             token: record,
             client_token: request.client_token.map(|token| ClientTokenKey {

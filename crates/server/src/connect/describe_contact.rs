@@ -36,6 +36,10 @@ struct ContactView {
     #[serde(skip_serializing_if = "Option::is_none")]
     customer_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     segment_attributes: Option<Value>,
     attributes: BTreeMap<String, String>,
 }
@@ -57,6 +61,8 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
             initial_contact_id: contact.initial_contact_id,
             related_contact_id: contact.related_contact_id,
             customer_id: contact.customer_id,
+            name: contact.data.name,
+            description: contact.data.description,
             segment_attributes: contact.segment_attributes,
             attributes: contact.attributes,
         },

@@ -160,6 +160,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         expires_ms: now + minutes * state.config.timer_minute_ms,
         last_seq: 0,
         timer_config: Default::default(),
+        data: Default::default(),
         watches_messages: false,
     };
     let customer = Participant {

@@ -1,0 +1,269 @@
+//! Agents in chats, over the real wire: an agent taking a chat (as routing will make it) joins
+//! as an AGENT participant, displaces a custom bot, restarts the chat timers for the new pair,
+//! talks through the Participant API, and its leaving (or auto-disconnect) hands the chat to the
+//! disconnect flow or ends it.
+
+mod common;
+
+use common::{Chat, Socket, TestServer, next_item, open_socket};
+use liaison_server::agents::AgentJoined;
+use liaison_server::state::RemovalCause;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const JOINED: &str = "application/vnd.amazonaws.connect.event.participant.joined";
+const LEFT: &str = "application/vnd.amazonaws.connect.event.participant.left";
+const IDLE: &str = "application/vnd.amazonaws.connect.event.participant.idle";
+const AUTO_DISCONNECTION: &str =
+    "application/vnd.amazonaws.connect.event.participant.autodisconnection";
+const ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
+
+/// One timer minute lasts 600 ms (a 2-minute timer fires after 1.2 s).
+const MINUTE_MS: i64 = 600;
+
+async fn server() -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), MINUTE_MS).await;
+    (dir, server)
+}
+
+/// Reads items until one of `content_type` arrives, returning it and what came before.
+async fn until(socket: &mut Socket, content_type: &str) -> (Value, Vec<Value>) {
+    let mut before = Vec::new();
+    loop {
+        let item = next_item(socket)
+            .await
+            .unwrap_or_else(|| panic!("no {content_type} item; got {before:?}"));
+        if item["ContentType"] == content_type {
+            return (item, before);
+        }
+        before.push(item);
+    }
+}
+
+async fn set_timers(server: &TestServer, chat: &Chat, settings: Value) {
+    let (status, _, body) = server
+        .connect(
+            "PUT",
+            &format!(
+                "/contact/participant-role-config/{}/{}",
+                chat.instance_id, chat.contact_id
+            ),
+            Some(
+                json!({"ChannelConfiguration": {"Chat": {"ParticipantTimerConfigList": settings}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn minutes(role: &str, timer: &str, minutes: u32) -> Value {
+    json!({"ParticipantRole": role, "TimerType": timer, "TimerValue": {"ParticipantTimerDurationInMinutes": minutes}})
+}
+
+/// The agent takes the chat and connects through the Participant API; returns its connection
+/// token.
+async fn take_chat(server: &TestServer, chat: &Chat, name: &str) -> (AgentJoined, String) {
+    let joined = server
+        .state
+        .join_agent(&chat.contact_id, name)
+        .await
+        .unwrap()
+        .expect("the chat is open");
+    let (status, _, connection) = server
+        .participant(
+            "/participant/connection",
+            &joined.participant_token,
+            json!({"Type": ["CONNECTION_CREDENTIALS"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    let token = connection["ConnectionCredentials"]["ConnectionToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (joined, token)
+}
+
+async fn send_text(server: &TestServer, token: &str, text: &str) {
+    let (status, _, body) = server
+        .participant(
+            "/participant/message",
+            token,
+            json!({"ContentType": "text/plain", "Content": text}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A flow that sets `CustomerRemaining` to a disconnect flow (which asks, waits for the
+/// customer, says goodbye and ends the chat), then waits for the customer.
+async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> String {
+    let create = |name: &str, content: Value| {
+        let body = json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content.to_string()});
+        async move {
+            let (status, _, created) = server
+                .connect("PUT", &format!("/contact-flows/{instance}"), Some(body))
+                .await;
+            assert_eq!(status, 200, "{created}");
+            created["ContactFlowId"].as_str().unwrap().to_string()
+        }
+    };
+    let on_error = |next: &str| json!([{"NextAction": next, "ErrorType": "NoMatchingError"}]);
+    let disconnect_flow = create(
+        "After the agent",
+        json!({"Version": "2019-10-30", "StartAction": "ask", "Actions": [
+            {"Identifier": "ask", "Type": "MessageParticipant", "Parameters": {"Text": "The agent has left. Anything else?"},
+             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}},
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "900", "Events": ["CustomerReturned"]},
+             "Transitions": {"NextAction": "bye", "Errors": on_error("bye")}},
+            {"Identifier": "bye", "Type": "MessageParticipant", "Parameters": {"Text": "Goodbye"},
+             "Transitions": {"NextAction": "end", "Errors": on_error("end")}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]}),
+    )
+    .await;
+    create(
+        "Hooks then waits",
+        json!({"Version": "2019-10-30", "StartAction": "hooks", "Actions": [
+            {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooks": {"CustomerRemaining": disconnect_flow}},
+             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}},
+            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
+             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}}
+        ]}),
+    )
+    .await
+}
+
+async fn start_on(server: &TestServer, flow: &str) -> Chat {
+    server.start_chat(json!({"ContactFlowId": flow})).await
+}
+
+#[tokio::test]
+async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
+    let (_dir, server) = server().await;
+    let mut removals = server.state.removals.subscribe();
+    let chat = server.start_chat(json!({})).await;
+    set_timers(
+        &server,
+        &chat,
+        json!([minutes("CUSTOMER", "IDLE", 2), minutes("AGENT", "IDLE", 3)]),
+    )
+    .await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (status, _, bot) = server
+        .connect(
+            "POST",
+            "/contact/create-participant",
+            Some(json!({"InstanceId": chat.instance_id, "ContactId": chat.contact_id,
+                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{bot}");
+    let (status, _, _) = server
+        .participant(
+            "/participant/connection",
+            bot["ParticipantCredentials"]["ParticipantToken"]
+                .as_str()
+                .unwrap(),
+            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    until(&mut customer, JOINED).await;
+
+    let (agent, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    let joined_at = Instant::now();
+    let (left, _) = until(&mut customer, LEFT).await;
+    assert_eq!(left["ParticipantId"], bot["ParticipantId"]);
+    let (joined, _) = until(&mut customer, JOINED).await;
+    assert_eq!(joined["ParticipantRole"], "AGENT");
+    assert_eq!(joined["DisplayName"], "Ana Agent");
+    assert_eq!(joined["ParticipantId"], agent.participant.id.as_str());
+    let removal = tokio::time::timeout(Duration::from_secs(1), removals.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(removal.cause, RemovalCause::DisplacedByAgent);
+    assert_eq!(
+        removal.participant.id,
+        bot["ParticipantId"].as_str().unwrap()
+    );
+
+    // The agent talks through the Participant API like any participant.
+    send_text(&server, &agent_token, "Hello, I am Ana").await;
+    let (said, _) = until(&mut customer, "text/plain").await;
+    assert_eq!(said["Content"], "Hello, I am Ana");
+    assert_eq!(said["ParticipantRole"], "AGENT");
+
+    // With an agent, both roles have timers: the customer's 2 minutes from the join, the
+    // agent's 3 minutes from its last message.
+    let (idle, _) = until(&mut customer, IDLE).await;
+    assert_eq!(idle["ParticipantRole"], "CUSTOMER");
+    assert!(joined_at.elapsed() >= Duration::from_millis(1_150));
+    let (idle, _) = until(&mut customer, IDLE).await;
+    assert_eq!(idle["ParticipantRole"], "AGENT");
+    assert_eq!(idle["ParticipantId"], agent.participant.id.as_str());
+    assert!(joined_at.elapsed() >= Duration::from_millis(1_750));
+}
+
+#[tokio::test]
+async fn an_agent_leaving_ends_the_chat_unless_a_disconnect_flow_takes_it() {
+    let (_dir, server) = server().await;
+    let chat = server.start_chat(json!({})).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (agent, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    until(&mut customer, JOINED).await;
+    let (status, _, _) = server
+        .participant("/participant/disconnect", &agent_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (left, _) = until(&mut customer, LEFT).await;
+    assert_eq!(left["ParticipantId"], agent.participant.id.as_str());
+    until(&mut customer, ENDED).await;
+
+    // With a CustomerRemaining hook the chat goes on in the disconnect flow.
+    let flow = flow_with_disconnect_flow(&server, &chat.instance_id).await;
+    let chat = start_on(&server, &flow).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (_, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    until(&mut customer, JOINED).await;
+    server
+        .participant("/participant/disconnect", &agent_token, json!({}))
+        .await;
+    let (asked, _) = until(&mut customer, "text/plain").await;
+    assert_eq!(asked["Content"], "The agent has left. Anything else?");
+    send_text(&server, &chat.connection_token, "No, thanks").await;
+    let (_, before) = until(&mut customer, ENDED).await;
+    assert!(
+        before.iter().any(|item| item["Content"] == "Goodbye"),
+        "{before:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_auto_disconnected_agent_hands_the_chat_to_the_disconnect_flow() {
+    let (_dir, server) = server().await;
+    let (_, _, instances) = server.connect("GET", "/instance", None).await;
+    let instance = instances["InstanceSummaryList"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flow = flow_with_disconnect_flow(&server, &instance).await;
+    let chat = start_on(&server, &flow).await;
+    set_timers(
+        &server,
+        &chat,
+        json!([minutes("AGENT", "DISCONNECT_NONCUSTOMER", 2)]),
+    )
+    .await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (agent, _) = take_chat(&server, &chat, "Ana Agent").await;
+    let (auto, _) = until(&mut customer, AUTO_DISCONNECTION).await;
+    assert_eq!(auto["ParticipantRole"], "AGENT");
+    let (left, _) = until(&mut customer, LEFT).await;
+    assert_eq!(left["ParticipantId"], agent.participant.id.as_str());
+    let (asked, _) = until(&mut customer, "text/plain").await;
+    assert_eq!(asked["Content"], "The agent has left. Anything else?");
+}
