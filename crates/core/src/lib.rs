@@ -9,6 +9,7 @@ pub mod flow;
 pub mod idle;
 pub mod organisation;
 pub mod password;
+pub mod routing;
 pub mod token;
 pub mod transcript;
 

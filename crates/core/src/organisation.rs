@@ -205,3 +205,115 @@ pub struct SecurityProfile {
     pub description: Option<String>,
     pub modified_ms: i64,
 }
+
+/// Minutes into the week, Sunday 00:00 being 0, as Connect's schedules count days.
+fn week_minute(day: &str, time: &TimeSlice) -> Option<i64> {
+    let index = [
+        "SUNDAY",
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+    ]
+    .iter()
+    .position(|d| *d == day)?;
+    Some(index as i64 * 24 * 60 + time.hours * 60 + time.minutes)
+}
+
+const WEEK_MINUTES: i64 = 7 * 24 * 60;
+
+impl HoursOfOperation {
+    /// Whether the schedule is open at `now_ms`, in its own time zone. A day whose end is not
+    /// after its start runs past midnight (00:00 to 00:00 is the whole day). `None` when the
+    /// time zone is unknown.
+    pub fn is_open_at(&self, now_ms: i64) -> Option<bool> {
+        let zone = jiff::tz::TimeZone::get(&self.time_zone).ok()?;
+        let local = jiff::Timestamp::from_millisecond(now_ms)
+            .ok()?
+            .to_zoned(zone)
+            .datetime();
+        let day = local.weekday().to_sunday_zero_offset() as i64;
+        let now = day * 24 * 60 + i64::from(local.hour()) * 60 + i64::from(local.minute());
+        Some(self.config.iter().any(|slot| {
+            let (Some(start), Some(end)) = (
+                week_minute(&slot.day, &slot.start_time),
+                week_minute(&slot.day, &slot.end_time),
+            ) else {
+                return false;
+            };
+            let end = if end <= start { end + 24 * 60 } else { end };
+            // The slot may run past Saturday midnight into Sunday.
+            [now, now + WEEK_MINUTES]
+                .iter()
+                .any(|t| start <= *t && *t < end)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(day: &str, start: (i64, i64), end: (i64, i64)) -> DayHours {
+        DayHours {
+            day: day.into(),
+            start_time: TimeSlice {
+                hours: start.0,
+                minutes: start.1,
+            },
+            end_time: TimeSlice {
+                hours: end.0,
+                minutes: end.1,
+            },
+        }
+    }
+
+    fn hours(time_zone: &str, config: Vec<DayHours>) -> HoursOfOperation {
+        HoursOfOperation {
+            id: "h".into(),
+            instance_id: "i".into(),
+            name: "Hours".into(),
+            description: None,
+            time_zone: time_zone.into(),
+            config,
+            tags: Tags::new(),
+            modified_ms: 0,
+        }
+    }
+
+    /// Epoch ms of a UTC date and time.
+    fn utc(text: &str) -> i64 {
+        text.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn open_within_a_day_in_the_schedules_time_zone() {
+        // 2026-11-23 is a Monday.
+        let paris = hours("Europe/Paris", vec![slot("MONDAY", (9, 0), (17, 30))]);
+        assert_eq!(paris.is_open_at(utc("2026-11-23T08:00:00Z")), Some(true)); // 09:00 in Paris
+        assert_eq!(paris.is_open_at(utc("2026-11-23T07:59:00Z")), Some(false));
+        assert_eq!(paris.is_open_at(utc("2026-11-23T16:29:00Z")), Some(true));
+        assert_eq!(paris.is_open_at(utc("2026-11-23T16:30:00Z")), Some(false)); // 17:30: closed
+        assert_eq!(paris.is_open_at(utc("2026-11-24T08:00:00Z")), Some(false)); // Tuesday
+    }
+
+    #[test]
+    fn midnight_to_midnight_is_all_day_and_late_slots_run_past_midnight() {
+        let all_day = hours("UTC", vec![slot("SATURDAY", (0, 0), (0, 0))]);
+        assert_eq!(all_day.is_open_at(utc("2026-11-28T23:59:00Z")), Some(true));
+        assert_eq!(all_day.is_open_at(utc("2026-11-29T00:00:00Z")), Some(false));
+        // Saturday 22:00 to 02:00 runs into Sunday, across the week's end.
+        let late = hours("UTC", vec![slot("SATURDAY", (22, 0), (2, 0))]);
+        assert_eq!(late.is_open_at(utc("2026-11-29T01:00:00Z")), Some(true));
+        assert_eq!(late.is_open_at(utc("2026-11-29T02:00:00Z")), Some(false));
+        assert_eq!(late.is_open_at(utc("2026-11-28T21:59:00Z")), Some(false));
+    }
+
+    #[test]
+    fn unknown_time_zones_are_not_guessed() {
+        let odd = hours("Mars/Olympus", vec![slot("MONDAY", (0, 0), (0, 0))]);
+        assert_eq!(odd.is_open_at(0), None);
+    }
+}

@@ -789,6 +789,16 @@ pub fn spawn_liaison_on(
     database_url: Option<&str>,
     log: PathBuf,
 ) -> Result<ServerProcess, String> {
+    let mut command = liaison_command(bin, data);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    ServerProcess::spawn(command, log)
+}
+
+/// `liaison serve` on a free port with `data` as its data directory and the load generator's
+/// admin keys; callers may add arguments and environment before [`ServerProcess::spawn`].
+pub fn liaison_command(bin: &Path, data: &Path) -> Command {
     let mut command = Command::new(bin);
     command
         .arg("serve")
@@ -799,10 +809,7 @@ pub fn spawn_liaison_on(
         .env_remove("LIAISON_DATABASE_URL")
         .env("LIAISON_ACCESS_KEY_ID", client::ACCESS_KEY_ID)
         .env("LIAISON_SECRET_ACCESS_KEY", client::SECRET_ACCESS_KEY);
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    ServerProcess::spawn(command, log)
+    command
 }
 
 /// Starts the baseline relay: this same binary, `relay` subcommand.

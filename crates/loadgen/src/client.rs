@@ -35,6 +35,12 @@ pub struct Chat {
     pub url_issued: Instant,
 }
 
+/// A chat without sockets: its contact and its customer's ConnectionToken.
+pub struct Contact {
+    pub contact_id: String,
+    pub connection_token: String,
+}
+
 /// One server's API as the load uses it.
 #[derive(Clone)]
 pub struct Api {
@@ -88,8 +94,73 @@ impl Api {
         Ok(api)
     }
 
+    /// Starts this client's chats on a flow that only waits (a week, in timer time), made on
+    /// first use: on a server that runs flows the default one would queue every chat and post
+    /// reminders, load that the measurement of something else should not carry.
+    pub async fn use_quiet_flow(&mut self) -> Result<(), String> {
+        const NAME: &str = "loadgen quiet flow";
+        let flows = self
+            .connect_call(
+                "GET",
+                &format!("/contact-flows-summary/{}", self.instance_id),
+                None,
+            )
+            .await?;
+        let existing = flows
+            .get("ContactFlowSummaryList")
+            .and_then(Value::as_array)
+            .and_then(|list| list.iter().find(|f| f.get("Name") == Some(&json!(NAME))))
+            .and_then(|flow| flow.get("Id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(id) = existing {
+            self.flow_id = id;
+            return Ok(());
+        }
+        let on_end = json!({"NextAction": "end", "ErrorType": "NoMatchingError"});
+        let content = json!({
+            "Version": "2019-10-30",
+            "StartAction": "hold",
+            "Actions": [
+                {
+                    "Identifier": "hold",
+                    "Type": "Wait",
+                    "Parameters": {"TimeLimitSeconds": "604800"},
+                    "Transitions": {
+                        "Conditions": [{
+                            "NextAction": "end",
+                            "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]},
+                        }],
+                        "Errors": [on_end],
+                    },
+                },
+                {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}},
+            ],
+        });
+        let created = self
+            .connect_call(
+                "PUT",
+                &format!("/contact-flows/{}", self.instance_id),
+                Some(
+                    &json!({"Name": NAME, "Type": "CONTACT_FLOW", "Content": content.to_string()}),
+                ),
+            )
+            .await?;
+        self.flow_id = created
+            .get("ContactFlowId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("CreateContactFlow returned no id: {created}"))?
+            .to_string();
+        Ok(())
+    }
+
+    /// The instance the calls go to (the first ListInstances returned).
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
     /// A Connect API call signed with SigV4 as the AWS SDKs sign it.
-    async fn connect_call(
+    pub async fn connect_call(
         &self,
         method: &str,
         path: &str,
@@ -199,6 +270,105 @@ impl Api {
         chat.connection_token = field("/ConnectionCredentials/ConnectionToken")?;
         chat.url_issued = issued;
         Ok(())
+    }
+
+    /// StartChatContact lasting `duration_minutes` (timer minutes), then the customer's
+    /// ConnectionToken: the chats of `loadgen timers`, which need the contact id and no socket.
+    pub async fn new_contact(&self, duration_minutes: u32) -> Result<Contact, String> {
+        let started = self
+            .connect_call(
+                "PUT",
+                "/contact/chat",
+                Some(&json!({
+                    "InstanceId": self.instance_id,
+                    "ContactFlowId": self.flow_id,
+                    "ParticipantDetails": {"DisplayName": "Load"},
+                    "ChatDurationInMinutes": duration_minutes,
+                })),
+            )
+            .await?;
+        let field = |name: &str| {
+            started
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("StartChatContact lacks {name}: {started}"))
+        };
+        let contact_id = field("ContactId")?;
+        let participant_token = field("ParticipantToken")?;
+        let connection = self
+            .participant_call(
+                "/participant/connection",
+                &participant_token,
+                r#"{"Type":["CONNECTION_CREDENTIALS"]}"#.to_string(),
+            )
+            .await?;
+        let connection_token = connection
+            .pointer("/ConnectionCredentials/ConnectionToken")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("CreateParticipantConnection lacks a token: {connection}"))?
+            .to_string();
+        Ok(Contact {
+            contact_id,
+            connection_token,
+        })
+    }
+
+    /// UpdateParticipantRoleConfig: the customer's idle and auto-disconnect timers, in minutes.
+    pub async fn set_customer_timers(
+        &self,
+        contact_id: &str,
+        idle_minutes: u32,
+        disconnect_minutes: u32,
+    ) -> Result<(), String> {
+        let timer = |kind: &str, minutes: u32| {
+            json!({
+                "ParticipantRole": "CUSTOMER",
+                "TimerType": kind,
+                "TimerValue": {"ParticipantTimerDurationInMinutes": minutes},
+            })
+        };
+        let body = json!({"ChannelConfiguration": {"Chat": {"ParticipantTimerConfigList": [
+            timer("IDLE", idle_minutes),
+            timer("DISCONNECT_NONCUSTOMER", disconnect_minutes),
+        ]}}});
+        self.connect_call(
+            "PUT",
+            &format!(
+                "/contact/participant-role-config/{}/{contact_id}",
+                self.instance_id
+            ),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// CreateParticipant (CUSTOM_BOT), then its CreateParticipantConnection with
+    /// `ConnectParticipant`: the bot joins, and the chat's timers start if it has any.
+    pub async fn connect_bot(&self, contact_id: &str) -> Result<(), String> {
+        let created = self
+            .connect_call(
+                "POST",
+                "/contact/create-participant",
+                Some(&json!({
+                    "InstanceId": self.instance_id,
+                    "ContactId": contact_id,
+                    "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"},
+                })),
+            )
+            .await?;
+        let token = created
+            .pointer("/ParticipantCredentials/ParticipantToken")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("CreateParticipant returned no token: {created}"))?;
+        self.participant_call(
+            "/participant/connection",
+            token,
+            r#"{"ConnectParticipant":true}"#.to_string(),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// SendMessage; returns the HTTP status once the whole response has been read.

@@ -4,6 +4,7 @@
 //! dropped at the end even when the run fails.
 
 use crate::bench::{self, Config, Percentiles, ServerProcess, TargetReport};
+use crate::report::cell;
 use crate::sys::Machine;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -228,13 +229,6 @@ fn cross_node_share(count: u64, chats: usize, nodes: usize) -> Option<f64> {
         .filter(|k| k % nodes != (k % chats + 1) % nodes)
         .count();
     Some(crossing as f64 / count as f64)
-}
-
-fn cell(value: Option<f64>, decimals: usize) -> String {
-    match value {
-        Some(v) => format!("{v:.decimals$}"),
-        None => "—".into(),
-    }
 }
 
 /// The Markdown report of a cluster run.

@@ -27,9 +27,11 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn cell(value: Option<f64>, decimals: usize) -> String {
+/// A figure for a Markdown table: `—` when not measured, `∞` when unbounded.
+pub fn cell(value: Option<f64>, decimals: usize) -> String {
     match value {
-        Some(v) => format!("{v:.decimals$}"),
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        Some(_) => "∞".into(),
         None => "—".into(),
     }
 }
@@ -41,7 +43,8 @@ fn ratio(liaison: Option<f64>, baseline: Option<f64>) -> String {
     }
 }
 
-fn verdict(met: Option<bool>) -> &'static str {
+/// How a target fared, for the report's list of targets.
+pub fn verdict(met: Option<bool>) -> &'static str {
     match met {
         Some(true) => "**met**",
         Some(false) => "**missed**",
@@ -418,7 +421,7 @@ impl Run<'_> {
     }
 }
 
-fn threads_table(out: &mut String, name: &str, phase: &str, cpu: &CpuUse) {
+pub fn threads_table(out: &mut String, name: &str, phase: &str, cpu: &CpuUse) {
     let _ = writeln!(
         out,
         "\n{name}, {phase} phase: server {:.2} cores, load generator {:.2} cores, others {:.2} cores, machine {:.0}% busy. Busiest server threads:\n",

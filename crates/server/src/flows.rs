@@ -20,6 +20,7 @@ use liaison_core::flow::{
     Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, MODULE_FLOW_TYPE, Outcome,
     Step, Surroundings, TraceEntry, WaitEvent, validate,
 };
+use liaison_core::organisation::HoursOfOperation;
 use liaison_core::{Contact, Flow, FlowModule, ItemType, NewItem, ParticipantRole};
 use liaison_store::{
     Append, Appended, FlowLogRecord, MergedAttributes, StoreError, Timer, TimerEffect, TimerUpdate,
@@ -382,6 +383,26 @@ impl AppState {
                         }
                         None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
                     }
+                }
+                Effect::CheckHours { hours } => {
+                    outcome = Some(
+                        match self.hours_for(&contact, hours.as_deref(), &state).await? {
+                            Some(hours) => match hours.is_open_at(self.clock.now_ms()) {
+                                Some(open) => {
+                                    Outcome::Result(if open { "True" } else { "False" }.to_string())
+                                }
+                                None => {
+                                    tracing::warn!(
+                                        contact_id,
+                                        time_zone = hours.time_zone,
+                                        "hours of operation in an unknown time zone"
+                                    );
+                                    Outcome::Failed("NoMatchingError".into())
+                                }
+                            },
+                            None => Outcome::Failed("NoMatchingError".into()),
+                        },
+                    );
                 }
                 Effect::InvokeModule { module } => {
                     match self.module_document(&contact, &module).await? {
@@ -778,6 +799,33 @@ impl AppState {
             return Ok(None);
         };
         Ok(Some((flow, document)))
+    }
+
+    /// The hours of operation a CheckHoursOfOperation block names, or else those of the
+    /// working queue.
+    async fn hours_for(
+        &self,
+        contact: &Contact,
+        hours_ref: Option<&str>,
+        state: &FlowState,
+    ) -> Result<Option<HoursOfOperation>, StoreError> {
+        let hours_id = match hours_ref {
+            Some(hours_ref) => Some(id_from_arn(hours_ref).to_string()),
+            None => match state.queue.as_deref() {
+                Some(queue_ref) => self
+                    .store
+                    .get_queue(&contact.instance_id, id_from_arn(queue_ref))
+                    .await?
+                    .and_then(|queue| queue.hours_of_operation_id),
+                None => None,
+            },
+        };
+        let Some(hours_id) = hours_id else {
+            return Ok(None);
+        };
+        self.store
+            .get_hours_of_operation(&contact.instance_id, &hours_id)
+            .await
     }
 
     async fn find_queue(

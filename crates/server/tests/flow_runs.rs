@@ -1091,3 +1091,100 @@ async fn update_contact_data_sets_what_references_and_describe_contact_show() {
         .await;
     assert_eq!(status, 404, "{missing}");
 }
+
+#[tokio::test]
+async fn check_hours_of_operation_reads_the_schedule_at_this_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    const DAYS: [&str; 7] = [
+        "SUNDAY",
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+    ];
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // 1970-01-01 was a Thursday.
+    let today = ((seconds / 86_400 + 4) % 7) as usize;
+    let create_hours = |name: &str, days: Vec<&str>| {
+        let config: Vec<Value> = days
+            .iter()
+            .map(|day| json!({"Day": day, "StartTime": {"Hours": 0, "Minutes": 0}, "EndTime": {"Hours": 0, "Minutes": 0}}))
+            .collect();
+        let body = json!({"Name": name, "TimeZone": "UTC", "Config": config});
+        let server = &server;
+        let instance = &instance;
+        async move {
+            let (status, _, created) = server
+                .connect(
+                    "PUT",
+                    &format!("/hours-of-operations/{instance}"),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(status, 200, "{created}");
+            created["HoursOfOperationArn"].as_str().unwrap().to_string()
+        }
+    };
+    let open = create_hours("Open today", vec![DAYS[today]]).await;
+    let closed = create_hours("Open another day", vec![DAYS[(today + 3) % 7]]).await;
+    let checking = |hours: Option<&str>| {
+        let parameters = match hours {
+            Some(hours) => json!({"HoursOfOperationId": hours}),
+            None => json!({}),
+        };
+        json!([
+            {"Identifier": "check", "Type": "CheckHoursOfOperation", "Parameters": parameters,
+             "Transitions": {"Conditions": [equals("True", "open"), equals("False", "closed")],
+                             "Errors": on_error("unknown")}},
+            say("open", "We are open", Some("hold")),
+            say("closed", "We are closed", Some("hold")),
+            say("unknown", "No hours", Some("hold")),
+            hold("hold")
+        ])
+    };
+    for (name, hours, expected) in [
+        ("Open", Some(open.as_str()), "We are open"),
+        ("Closed", Some(closed.as_str()), "We are closed"),
+        ("No such hours", Some("no-such-hours"), "No hours"),
+        // No working queue: nothing to check.
+        ("No queue", None, "No hours"),
+    ] {
+        let flow = import(&server, &instance, name, "check", checking(hours)).await;
+        let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+        assert_eq!(
+            system_messages(&server, &chat, 1).await,
+            vec![expected],
+            "{name}"
+        );
+    }
+
+    // The working queue's hours by default: BasicQueue runs on Basic Hours, open all week.
+    let (_, _, queues) = server
+        .connect("GET", &format!("/queues-summary/{instance}"), None)
+        .await;
+    let basic = queues["QueueSummaryList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["Name"] == "BasicQueue")
+        .unwrap()["Arn"]
+        .clone();
+    let mut actions = checking(None);
+    actions.as_array_mut().unwrap().insert(
+        0,
+        json!({"Identifier": "queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": basic},
+               "Transitions": {"NextAction": "check", "Errors": on_error("unknown")}}),
+    );
+    let flow = import(&server, &instance, "Queue hours", "queue", actions).await;
+    let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
+    assert_eq!(
+        system_messages(&server, &chat, 1).await,
+        vec!["We are open"]
+    );
+}

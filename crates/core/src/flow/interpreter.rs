@@ -53,6 +53,9 @@ pub enum Effect {
     ShowView { view: String, data: Value },
     /// Run a flow module: on success call [`FlowState::enter_module`] instead of settling.
     InvokeModule { module: String },
+    /// Check hours of operation (by id or ARN; `None`: the working queue's) at this moment;
+    /// settle with `Outcome::Result("True" | "False")`.
+    CheckHours { hours: Option<String> },
 }
 
 /// An `InvokeLambdaFunction` call, parameters resolved.
@@ -414,7 +417,9 @@ impl Interpreter<'_> {
             }
             "DistributeByPercentage" => result(dice().clamp(1, 100).to_string()),
             // No hours of operation are configured: always open.
-            "CheckHoursOfOperation" => result("True".into()),
+            "CheckHoursOfOperation" => effect(Effect::CheckHours {
+                hours: text("HoursOfOperationId"),
+            }),
             // No agent is staffed and no chat waits in a queue until agents exist.
             "CheckMetricData" => result("0".into()),
             "UpdateContactAttributes" => {
