@@ -28,6 +28,8 @@ use liaison_store::{
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
+/// Flow runs one node drives at the same time (the others wait their turn).
+pub const CONCURRENT_DRIVES: usize = 16;
 /// How long a node may drive a run before others consider it dead.
 const LEASE_MS: i64 = 30_000;
 /// The display name Connect gives flow messages.
@@ -36,12 +38,6 @@ const SYSTEM_DISPLAY_NAME: &str = "SYSTEM_MESSAGE";
 /// What sets a run going.
 #[derive(Debug, Clone)]
 pub enum Trigger {
-    /// Start the contact's first flow (StartChatContact); `initiation` is how the contact
-    /// started, for `$.InitiationMethod`.
-    Start {
-        flow_id: String,
-        initiation: &'static str,
-    },
     /// Go on in another flow of the same contact (its queue's flow, a hook) once the run has
     /// finished, or at once when it `takes_over` a run that nobody drives.
     Continue { flow_id: String, takes_over: bool },
@@ -53,7 +49,8 @@ pub enum Trigger {
     /// The agent left (or was auto-disconnected): the `CustomerRemaining` hook's flow, if set,
     /// takes over the chat; otherwise the chat ends.
     AgentLeft,
-    /// The stored run fell due: a wait's time limit, or a lease that ran out.
+    /// The stored run fell due: it is ready to start (StartChatContact stores it so), a wait's
+    /// time limit passed, or a lease ran out.
     Due,
 }
 
@@ -99,16 +96,24 @@ fn stored_state(timer: Option<&Timer>) -> Option<FlowState> {
         .ok()
 }
 
-/// The run as stored. A run being driven hears of customer messages too: one that comes
-/// between a prompt and the Wait after it is kept for that Wait.
+/// The run as stored. A run being driven or about to start hears of customer messages too: one
+/// that comes before the Wait that takes it is kept for that Wait.
 fn timer_of(state: &FlowState) -> Timer {
     Timer {
         name: FLOW_TIMER.to_string(),
         due_ms: state.due_ms(),
         data: serde_json::to_string(state).unwrap_or_default(),
         wants_messages: state.wants_customer_messages()
-            || (state.runner.is_some() && !state.finished),
+            || (state.runner.is_some() && !state.finished)
+            || state.is_ready(),
     }
+}
+
+/// The run StartChatContact stores with the chat: ready to start `flow` at once.
+pub fn ready_run(flow: &Flow, document: &FlowDocument, initiation: &str, now_ms: i64) -> Timer {
+    let mut state = FlowState::new(&flow.id, &document.start_action, initiation).ready(now_ms);
+    state.flow_type = flow.flow_type.clone();
+    timer_of(&state)
 }
 
 /// The system's message to the chat.
@@ -125,6 +130,9 @@ impl AppState {
         let state = self.clone();
         let contact_id = contact_id.to_string();
         tokio::spawn(async move {
+            let Ok(_turn) = state.flow_drives.acquire().await else {
+                return;
+            };
             if let Err(error) = Box::pin(state.drive_flow(&contact_id, trigger)).await {
                 tracing::error!(%error, contact_id, "flow run failed on storage; the sweep resumes it");
             }
@@ -139,20 +147,22 @@ impl AppState {
             return Ok(());
         }
         let now = self.clock.now_ms();
+        // The run a new flow follows tells the contact's initiation.
         let starting = match &trigger {
-            Trigger::Start {
-                flow_id,
-                initiation,
-            } => Some((flow_id, *initiation)),
-            // The run it follows tells the contact's initiation.
             Trigger::Continue { flow_id, .. } => Some((flow_id, "")),
             _ => None,
         };
+        let mut first_document = None;
         let fresh = match starting {
             Some((flow_id, initiation)) => match self.flow_document(&contact, flow_id).await? {
                 Some((flow, document)) => {
                     let mut state = FlowState::new(&flow.id, &document.start_action, initiation);
-                    state.flow_type = flow.flow_type;
+                    state.flow_type = flow.flow_type.clone();
+                    let source = Source {
+                        arn: flow_arn(self, &flow),
+                        name: flow.name,
+                    };
+                    first_document = Some(((flow.flow_type, flow.id), source, document));
                     Some(state)
                 }
                 None => {
@@ -193,14 +203,31 @@ impl AppState {
         let mut state = claimed.state;
         let mut outcome = claimed.outcome;
         let mut dice = || (rand_u32() % 100) + 1;
+        // The flow or module being run, read once per drive (a flow updated meanwhile applies
+        // to the next contact, as in Connect), keyed by what the run is in.
+        let mut running: Option<((String, String), Source, FlowDocument)> = first_document;
+        let mut surroundings: Option<Surroundings> = None;
+        // The contact as read before the claim serves the first round.
+        let mut first_contact = Some(contact);
         loop {
-            let Some(contact) = self.store.get_contact(contact_id).await? else {
-                return Ok(());
+            let contact = match first_contact.take() {
+                Some(contact) => contact,
+                None => match self.store.get_contact(contact_id).await? {
+                    Some(contact) => contact,
+                    None => return Ok(()),
+                },
             };
             if !contact.is_open() {
                 return Ok(());
             }
-            let Some((flow, document)) = self.running_document(&contact, &state).await? else {
+            let key = (state.flow_type.clone(), state.flow_id.clone());
+            if running.as_ref().is_none_or(|(held, _, _)| *held != key) {
+                running = self
+                    .running_document(&contact, &state)
+                    .await?
+                    .map(|(source, document)| (key, source, document));
+            }
+            let Some((_, flow, document)) = &running else {
                 let why = format!("flow {} is gone or cannot be read", state.flow_id);
                 if state.leave_module() {
                     tracing::warn!(contact_id, why, "flow module stopped");
@@ -211,10 +238,17 @@ impl AppState {
                     .finish_flow(&contact, state, &token, Ended::Broken(why))
                     .await;
             };
-            // Read afresh each round: effects (a function adding a bot) change them.
-            let surroundings = self.surroundings(&contact).await?;
+            // The participants are read afresh each round: effects (a function adding a bot)
+            // change them; the rest holds for the drive.
+            let surroundings = match surroundings.as_mut() {
+                Some(known) => {
+                    known.custom_bot_present = self.custom_bot_present(&contact).await?;
+                    &*known
+                }
+                None => &*surroundings.insert(self.surroundings(&contact).await?),
+            };
             let interpreter = Interpreter {
-                document: &document,
+                document,
                 minute_ms: self.config.timer_minute_ms,
                 log_everything: self.config.log_every_flow_block,
             };
@@ -226,12 +260,12 @@ impl AppState {
             let step = interpreter.advance(
                 &mut state,
                 &contact,
-                &surroundings,
+                surroundings,
                 now,
                 &mut dice,
                 &mut trace,
             );
-            self.record_blocks(&contact, &flow, &mut trace).await?;
+            self.record_blocks(&contact, flow, &mut trace).await?;
             let effect = match step {
                 Step::Waiting => {
                     state.runner = None;
@@ -269,7 +303,7 @@ impl AppState {
             match effect {
                 Effect::Message { text } => {
                     interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
-                    self.record_blocks(&contact, &flow, &mut trace).await?;
+                    self.record_blocks(&contact, flow, &mut trace).await?;
                     state.lease_until_ms = now + LEASE_MS;
                     let item = system_message(text, now);
                     if let Stored::Lost = self
@@ -333,7 +367,7 @@ impl AppState {
                 }
                 Effect::Disconnect => {
                     interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
-                    self.record_blocks(&contact, &flow, &mut trace).await?;
+                    self.record_blocks(&contact, flow, &mut trace).await?;
                     self.end_for_customer(&contact).await?;
                     state.finished = true;
                     state.runner = None;
@@ -357,7 +391,7 @@ impl AppState {
                     match self.flow_document(&contact, &target).await? {
                         Some((target, document)) => {
                             interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
-                            self.record_blocks(&contact, &flow, &mut trace).await?;
+                            self.record_blocks(&contact, flow, &mut trace).await?;
                             state.transfer(&target.id, &document.start_action);
                             state.flow_type = target.flow_type;
                             state.lease_until_ms = now + LEASE_MS;
@@ -375,7 +409,7 @@ impl AppState {
                     match self.find_queue(&contact, queue.as_deref()).await? {
                         Some((queue_id, _)) => {
                             interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
-                            self.record_blocks(&contact, &flow, &mut trace).await?;
+                            self.record_blocks(&contact, flow, &mut trace).await?;
                             state.queue = Some(queue_id);
                             return self
                                 .finish_flow(&contact, state, &token, Ended::Queued)
@@ -447,7 +481,6 @@ impl AppState {
         let apply = move |stored: Option<&Timer>| {
             let previous = stored_state(stored);
             let decided = match (&trigger, previous.clone()) {
-                (Trigger::Start { .. }, None) => fresh.clone().map(|fresh| (fresh, None)),
                 (Trigger::Continue { takes_over, .. }, Some(previous))
                     if previous.finished || (*takes_over && previous.runner.is_none()) =>
                 {
@@ -461,9 +494,10 @@ impl AppState {
                     })
                 }
                 (Trigger::CustomerMessage { text }, Some(mut state))
-                    if state.runner.is_some() && !state.finished =>
+                    if state.runner.is_some() || state.is_ready() =>
                 {
-                    // Mid-drive: the run's next customer wait takes the message.
+                    // Mid-drive or about to start: the run's next customer wait takes the
+                    // message.
                     state.pending_message = Some(text.clone());
                     return TimerEffect {
                         timer: Some(timer_of(&state)),
@@ -495,6 +529,7 @@ impl AppState {
                 }
                 (Trigger::Due, Some(state)) if !state.finished => match &state.runner {
                     Some(_) if state.lease_until_ms <= now => Some((state, None)),
+                    None if state.is_ready() => Some((state, None)),
                     None if state
                         .waiting
                         .as_ref()
@@ -900,11 +935,15 @@ impl AppState {
         record
     }
 
-    async fn surroundings(&self, contact: &Contact) -> Result<Surroundings, StoreError> {
+    async fn custom_bot_present(&self, contact: &Contact) -> Result<bool, StoreError> {
         let participants = self.store.list_participants(&contact.id).await?;
-        let custom_bot_present = participants
+        Ok(participants
             .iter()
-            .any(|p| p.role == ParticipantRole::CustomBot && !p.has_left());
+            .any(|p| p.role == ParticipantRole::CustomBot && !p.has_left()))
+    }
+
+    async fn surroundings(&self, contact: &Contact) -> Result<Surroundings, StoreError> {
+        let custom_bot_present = self.custom_bot_present(contact).await?;
         let initial_message = self
             .store
             .items_after(&contact.id, 0, 4)

@@ -56,6 +56,7 @@ pub async fn start(
         holders: holders::HolderCache::new(single_writer),
         removals: tokio::sync::broadcast::channel(1024).0,
         http: reqwest::Client::new(),
+        flow_drives: tokio::sync::Semaphore::new(flows::CONCURRENT_DRIVES),
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

@@ -84,6 +84,9 @@ pub struct Shared {
     /// Participants that chat timers or a newcomer removed; what continues the chat (the flow
     /// a Wait block waits in) listens here.
     pub removals: broadcast::Sender<Removal>,
+    /// Flow runs this node drives at once: more would only queue for the store's connections,
+    /// and a burst of chats should finish its flows in order rather than all slowly.
+    pub flow_drives: tokio::sync::Semaphore,
 }
 
 /// A participant removed from a chat by Liaison rather than by its own DisconnectParticipant.

@@ -97,7 +97,7 @@ async fn send_text(server: &TestServer, token: &str, text: &str) {
 }
 
 /// A flow that sets `CustomerRemaining` to a disconnect flow (which asks, waits for the
-/// customer, says goodbye and ends the chat), then waits for the customer.
+/// customer, says goodbye and ends the chat), says an agent is coming, then waits.
 async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> String {
     let create = |name: &str, content: Value| {
         let body = json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content.to_string()});
@@ -128,12 +128,36 @@ async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> Strin
         json!({"Version": "2019-10-30", "StartAction": "hooks", "Actions": [
             {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
              "Parameters": {"EventHooks": {"CustomerRemaining": disconnect_flow}},
+             "Transitions": {"NextAction": "queued", "Errors": on_error("queued")}},
+            {"Identifier": "queued", "Type": "MessageParticipant", "Parameters": {"Text": "An agent will be with you"},
              "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}},
             {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
              "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}}
         ]}),
     )
     .await
+}
+
+/// Waits until the flow's message `text` is in the transcript (it may come before a socket
+/// opens).
+async fn flow_has_said(server: &TestServer, chat: &Chat, text: &str) {
+    for _ in 0..100 {
+        let (_, _, transcript) = server
+            .participant(
+                "/participant/transcript",
+                &chat.connection_token,
+                json!({"MaxResults": 100}),
+            )
+            .await;
+        if transcript["Transcript"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|item| item["Content"] == text))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the flow never said {text:?}");
 }
 
 async fn start_on(server: &TestServer, flow: &str) -> Chat {
@@ -227,6 +251,8 @@ async fn an_agent_leaving_ends_the_chat_unless_a_disconnect_flow_takes_it() {
     let flow = flow_with_disconnect_flow(&server, &chat.instance_id).await;
     let chat = start_on(&server, &flow).await;
     let mut customer = open_socket(&chat.websocket_url).await;
+    // Agents take chats the flow has queued: once it has set its hooks.
+    flow_has_said(&server, &chat, "An agent will be with you").await;
     let (_, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
     until(&mut customer, JOINED).await;
     server
@@ -259,6 +285,7 @@ async fn an_auto_disconnected_agent_hands_the_chat_to_the_disconnect_flow() {
     )
     .await;
     let mut customer = open_socket(&chat.websocket_url).await;
+    flow_has_said(&server, &chat, "An agent will be with you").await;
     let (agent, _) = take_chat(&server, &chat, "Ana Agent").await;
     let (auto, _) = until(&mut customer, AUTO_DISCONNECTION).await;
     assert_eq!(auto["ParticipantRole"], "AGENT");

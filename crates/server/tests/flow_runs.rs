@@ -1188,3 +1188,104 @@ async fn check_hours_of_operation_reads_the_schedule_at_this_moment() {
         vec!["We are open"]
     );
 }
+
+#[tokio::test]
+async fn a_run_stored_with_its_chat_starts_even_if_its_node_never_did() {
+    use liaison_core::{
+        Contact, ContactState, Participant, ParticipantRole, TokenKind, TokenRecord, flow,
+    };
+    use liaison_store::{CreateChat, NewChat};
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow_id = import(
+        &server,
+        &instance,
+        "Greets",
+        "hello",
+        json!([
+            say("hello", "Hello from the sweep", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let stored = server
+        .state
+        .store
+        .get_flow(&instance, &flow_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let document = flow::validate(&stored.content).document.unwrap();
+    // What StartChatContact commits, as if its node died right after the commit: nobody arms
+    // the run here.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let contact_id = uuid::Uuid::new_v4().to_string();
+    let customer = Participant {
+        id: uuid::Uuid::new_v4().to_string(),
+        contact_id: contact_id.clone(),
+        role: ParticipantRole::Customer,
+        display_name: "Ana".into(),
+        joined_ms: now,
+        left_ms: None,
+        connected_ms: Some(now),
+    };
+    let chat = NewChat {
+        contact: Contact {
+            id: contact_id.clone(),
+            instance_id: instance.clone(),
+            initial_contact_id: contact_id.clone(),
+            related_contact_id: None,
+            flow_id: flow_id.clone(),
+            state: ContactState::Open,
+            attributes: Default::default(),
+            segment_attributes: None,
+            customer_id: None,
+            data: Default::default(),
+            supported_content_types: vec!["text/plain".into()],
+            initiated_ms: now,
+            ended_ms: None,
+            expires_ms: now + 3_600_000,
+            last_seq: 0,
+            timer_config: Default::default(),
+            watches_messages: false,
+        },
+        customer_token: TokenRecord {
+            hash: uuid::Uuid::new_v4().to_string(),
+            kind: TokenKind::Participant,
+            participant_id: customer.id.clone(),
+            contact_id: contact_id.clone(),
+            expires_ms: None,
+        },
+        customer,
+        items: Vec::new(),
+        client_token: None,
+        timers: vec![liaison_server::flows::ready_run(
+            &stored, &document, "API", now,
+        )],
+    };
+    assert!(matches!(
+        server.state.store.create_chat(chat).await.unwrap(),
+        CreateChat::Created(_)
+    ));
+    // Every node sweeps once a second for runs overdue by more than a second.
+    for _ in 0..100 {
+        let items = server
+            .state
+            .store
+            .items_after(&contact_id, 0, 10)
+            .await
+            .unwrap();
+        if let Some(said) = items
+            .iter()
+            .find(|i| i.item.role == Some(ParticipantRole::System))
+        {
+            assert_eq!(said.item.content.as_deref(), Some("Hello from the sweep"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the stored run never started");
+}

@@ -73,6 +73,9 @@ pub struct NewChat {
     pub items: Vec<NewItem>,
     /// Recorded with the contact id as its result.
     pub client_token: Option<ClientTokenKey>,
+    /// Timers the chat starts with (its flow run, ready to go), so a crash right after the
+    /// commit loses nothing.
+    pub timers: Vec<Timer>,
 }
 
 /// Result of [`Store::create_chat`].

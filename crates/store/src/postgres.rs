@@ -431,6 +431,22 @@ async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateCh
     let items = append_items(&mut *tx, &contact.id, chat.items)
         .await?
         .unwrap_or_default();
+    for timer in &chat.timers {
+        sqlx::query(PUT_TIMER)
+            .bind(&contact.id)
+            .bind(&timer.name)
+            .bind(timer.due_ms)
+            .bind(&timer.data)
+            .bind(i64::from(timer.wants_messages))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !chat.timers.is_empty() {
+        sqlx::query(SET_WATCHES_MESSAGES)
+            .bind(&contact.id)
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(CreateChat::Created(items))
 }
 

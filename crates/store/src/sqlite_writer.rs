@@ -311,6 +311,20 @@ fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
         ])?;
     insert_tokens(connection, std::slice::from_ref(&chat.customer_token))?;
     let items = append_items(connection, &contact.id, chat.items)?.unwrap_or_default();
+    for timer in &chat.timers {
+        connection.prepare_cached(PUT_TIMER)?.execute(params![
+            contact.id,
+            timer.name,
+            timer.due_ms,
+            timer.data,
+            i64::from(timer.wants_messages)
+        ])?;
+    }
+    if !chat.timers.is_empty() {
+        connection
+            .prepare_cached(SET_WATCHES_MESSAGES)?
+            .execute(params![contact.id])?;
+    }
     Ok(CreateChat::Created(items))
 }
 

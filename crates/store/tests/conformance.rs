@@ -58,6 +58,7 @@ async fn suite(store: Arc<dyn Store>) {
     concurrent_custom_participants_are_added_once(&store).await;
     timer_configs_are_stored_on_open_contacts_only(s).await;
     timer_updates_read_modify_and_write_with_the_append(s).await;
+    create_chat_writes_its_timers(s).await;
     concurrent_timer_updates_see_each_other(&store).await;
     due_timers_are_claimed_once_until_their_lease_ends(s).await;
     organisation::checks(&store).await;
@@ -281,6 +282,7 @@ fn new_chat(instance_id: &str) -> NewChat {
         customer,
         items: Vec::new(),
         client_token: None,
+        timers: Vec::new(),
     }
 }
 
@@ -2118,4 +2120,55 @@ async fn contact_data_is_merged_field_by_field(store: &dyn Store) {
             .await
             .unwrap()
     );
+}
+
+async fn create_chat_writes_its_timers(store: &dyn Store) {
+    let instance = new_instance(store).await;
+    let mut chat = new_chat(&instance.id);
+    let due = T0 - 5_000;
+    chat.timers = vec![Timer {
+        name: "flow".into(),
+        due_ms: Some(due),
+        data: json!({"ready": true}).to_string(),
+        wants_messages: true,
+    }];
+    create(store, chat.clone()).await;
+    let id = &chat.contact.id;
+    assert!(
+        store
+            .get_contact(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .watches_messages
+    );
+    // Due at once: a sweep claims it, and the next update reads it as written.
+    let claimed = store
+        .claim_due_timers(T0, T0 + 10_000, 10_000)
+        .await
+        .unwrap();
+    assert!(
+        claimed.contains(&(id.clone(), "flow".to_string())),
+        "{claimed:?}"
+    );
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let witness = seen.clone();
+    store
+        .append(Append {
+            contact_id: id.clone(),
+            timer: Some(TimerUpdate {
+                name: "flow".into(),
+                apply: Arc::new(move |stored: Option<&Timer>| {
+                    *witness.lock().unwrap() = stored.cloned();
+                    TimerEffect {
+                        timer: stored.cloned(),
+                        ..TimerEffect::default()
+                    }
+                }),
+            }),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().as_ref(), Some(&chat.timers[0]));
 }

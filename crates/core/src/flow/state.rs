@@ -56,6 +56,7 @@ pub struct FlowState {
     /// Set while a node drives the run: that node's claim, held until `lease_until_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runner: Option<String>,
+    /// While driven, when the claim runs out; while ready to go, since when it is ready.
     #[serde(default)]
     pub lease_until_ms: i64,
     /// Whether the run is over (it stays stored for its hooks and trace).
@@ -136,10 +137,24 @@ impl FlowState {
         }
     }
 
+    /// A run stored ready to start at `now_ms` (with its chat, so that a crash before any node
+    /// drives it loses nothing).
+    pub fn ready(mut self, now_ms: i64) -> Self {
+        self.runner = None;
+        self.lease_until_ms = now_ms;
+        self
+    }
+
+    /// Whether the stored run is ready to go: neither driven, nor waiting, nor over.
+    pub fn is_ready(&self) -> bool {
+        self.runner.is_none() && self.waiting.is_none() && !self.finished
+    }
+
     /// When the stored run next needs attention: its claim running out while a node drives it,
-    /// else its wait's time limit.
+    /// at once when it is ready to go (`lease_until_ms` holds since when), else its wait's time
+    /// limit.
     pub fn due_ms(&self) -> Option<i64> {
-        if self.runner.is_some() {
+        if self.runner.is_some() || self.is_ready() {
             return Some(self.lease_until_ms);
         }
         self.waiting.as_ref().and_then(|w| w.until_ms)

@@ -3,8 +3,9 @@ use super::{
     too_large_attributes,
 };
 use crate::error::{ApiError, OrInternal};
-use crate::flows::Trigger;
+use crate::flows::ready_run;
 use crate::state::AppState;
+use crate::timers::TimerKind;
 use liaison_core::content::{
     EVENT_PARTICIPANT_JOINED, MAX_CONTENT_BYTES, SUPPORTED_TYPES, TEXT_PLAIN,
 };
@@ -190,6 +191,15 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
             .with_content(message.content),
         );
     }
+    // A flow that cannot run (saved with problems) leaves the chat to its timers, as in Connect
+    // a flow that fails at once would.
+    let run = liaison_core::flow::validate(&flow.content)
+        .document
+        .map(|document| ready_run(&flow, &document, "API", now));
+    if run.is_none() {
+        tracing::warn!(flow_id = flow.id, "the chat's flow cannot run");
+    }
+    let has_run = run.is_some();
     let chat = NewChat {
         customer_token: TokenRecord {
             hash: hash_token(&token),
@@ -206,6 +216,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         contact,
         customer,
         items,
+        timers: run.into_iter().collect(),
     };
     let participant_id = chat.customer.id.clone();
     let expires_ms = chat.contact.expires_ms;
@@ -217,13 +228,11 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     {
         CreateChat::Created(_) => {
             state.timers.arm_chat_deadline(&contact_id, expires_ms);
-            state.run_flow(
-                &contact_id,
-                Trigger::Start {
-                    flow_id: flow.id,
-                    initiation: "API",
-                },
-            );
+            // The run was stored with the chat; this node starts it now (any node's sweep
+            // would, were this one to die first).
+            if has_run {
+                state.timers.arm(&contact_id, TimerKind::FlowRun, Some(now));
+            }
             Ok(Response {
                 contact_id,
                 participant_id,
