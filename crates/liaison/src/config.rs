@@ -36,6 +36,9 @@ pub struct Config {
     /// Write every block of every flow run to the flow logs (`liaison flow logs`), not only
     /// while a flow has logging enabled with UpdateFlowLoggingBehavior. Default `false`.
     pub log_every_flow_block: bool,
+    /// Flow runs a node may have pending before StartChatContact answers
+    /// LimitExceededException. Default 4096.
+    pub max_pending_flow_runs: i64,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             timer_minute_ms: 60_000,
             functions: Default::default(),
             log_every_flow_block: false,
+            max_pending_flow_runs: 4_096,
         }
     }
 }

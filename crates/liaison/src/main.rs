@@ -204,6 +204,7 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.timer_minute_ms = config.timer_minute_ms.max(1);
     server_config.functions = config.functions.clone();
     server_config.log_every_flow_block = config.log_every_flow_block;
+    server_config.max_pending_flow_runs = config.max_pending_flow_runs;
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

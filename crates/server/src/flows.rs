@@ -129,13 +129,20 @@ impl AppState {
     pub fn run_flow(&self, contact_id: &str, trigger: Trigger) {
         let state = self.clone();
         let contact_id = contact_id.to_string();
+        state
+            .metrics
+            .pending_flow_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::spawn(async move {
-            let Ok(_turn) = state.flow_drives.acquire().await else {
-                return;
-            };
-            if let Err(error) = Box::pin(state.drive_flow(&contact_id, trigger)).await {
+            if let Ok(_turn) = state.flow_drives.acquire().await
+                && let Err(error) = Box::pin(state.drive_flow(&contact_id, trigger)).await
+            {
                 tracing::error!(%error, contact_id, "flow run failed on storage; the sweep resumes it");
             }
+            state
+                .metrics
+                .pending_flow_runs
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         });
     }
 

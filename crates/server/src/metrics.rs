@@ -71,6 +71,9 @@ pub struct Metrics {
     pub armed_timers: AtomicI64,
     /// Flow blocks executed on this node.
     pub flow_blocks: AtomicU64,
+    /// Flow runs this node was asked to drive and has not finished driving (running or
+    /// waiting their turn); StartChatContact refuses new chats past a limit.
+    pub pending_flow_runs: AtomicI64,
     writes: Histogram,
     timer_lateness: Histogram,
 }
@@ -82,6 +85,7 @@ impl Default for Metrics {
             open_sockets: AtomicI64::new(0),
             armed_timers: AtomicI64::new(0),
             flow_blocks: AtomicU64::new(0),
+            pending_flow_runs: AtomicI64::new(0),
             writes: Histogram::new(&WRITE_BUCKETS),
             timer_lateness: Histogram::new(&LATENESS_BUCKETS),
         }
@@ -134,6 +138,11 @@ impl Metrics {
                 "liaison_armed_timers",
                 "Chat deadlines armed in this node's timer wheel.",
                 Some(self.armed_timers.load(Ordering::Relaxed)),
+            ),
+            (
+                "liaison_pending_flow_runs",
+                "Flow runs this node is driving or about to drive.",
+                Some(self.pending_flow_runs.load(Ordering::Relaxed)),
             ),
             (
                 "liaison_active_chats",

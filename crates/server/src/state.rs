@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub max_clock_skew_secs: i64,
     /// Where flows reach their Lambda functions: function ARN or name → HTTP URL.
     pub functions: std::collections::BTreeMap<String, String>,
+    /// Flow runs a node may have pending before StartChatContact answers
+    /// `LimitExceededException`: past it, flows already fall behind, and new chats would only
+    /// wait longer for their first words.
+    pub max_pending_flow_runs: i64,
     /// Write every flow block to the flow logs, not only those of flows that turned logging on
     /// with `UpdateFlowLoggingBehavior`.
     pub log_every_flow_block: bool,
@@ -49,6 +53,7 @@ impl ServerConfig {
             timer_minute_ms: 60_000,
             max_clock_skew_secs: 300,
             functions: Default::default(),
+            max_pending_flow_runs: 4_096,
             log_every_flow_block: false,
         }
     }

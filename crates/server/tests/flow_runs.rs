@@ -1289,3 +1289,30 @@ async fn a_run_stored_with_its_chat_starts_even_if_its_node_never_did() {
     }
     panic!("the stored run never started");
 }
+
+#[tokio::test]
+async fn start_chat_contact_is_refused_while_too_many_flows_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
+    let mut config = TestServer::config();
+    config.max_pending_flow_runs = 0;
+    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (instance, flow) = server.instance_and_flow().await;
+    let (status, headers, refused) = server
+        .connect(
+            "PUT",
+            "/contact/chat",
+            Some(json!({"InstanceId": instance, "ContactFlowId": flow,
+                        "ParticipantDetails": {"DisplayName": "Ana"}})),
+        )
+        .await;
+    assert_eq!(status, 429, "{refused}");
+    assert_eq!(refused["__type"], "LimitExceededException");
+    assert_eq!(headers["x-amzn-errortype"], "LimitExceededException");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("retry StartChatContact")
+    );
+}

@@ -97,6 +97,16 @@ fn supported_types(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiErr
 /// `PUT /contact/chat` — starts a chat contact, adds the customer to it and runs the flow.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
+    let pending = state
+        .metrics
+        .pending_flow_runs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if pending >= state.config.max_pending_flow_runs {
+        return Err(ConnectError::LimitExceeded(format!(
+            "{pending} chats are waiting for their flows on this node; retry StartChatContact shortly."
+        ))
+        .into());
+    }
     let (flow, _) = find_flow(state, &instance, &request.contact_flow_id).await?;
     if request.persistent_chat.is_some() {
         return Err(ConnectError::InvalidRequest(
