@@ -47,6 +47,26 @@ pub struct FlowModule {
     pub modified_ms: i64,
 }
 
+/// A customer-managed view (`CreateView`): a UI the agent workspace shows when a flow's
+/// Show-view block names it. AWS-managed views are not records; the server knows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub id: String,
+    pub instance_id: String,
+    /// Unique within the instance.
+    pub name: String,
+    pub description: Option<String>,
+    /// `PUBLISHED` or `SAVED`.
+    pub status: String,
+    /// The view's `Template`: a JSON document, as text.
+    pub template: String,
+    /// The actions the view may answer with (the Show-view block's branches).
+    pub actions: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
 /// Whether a contact still accepts traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactState {

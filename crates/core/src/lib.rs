@@ -15,7 +15,7 @@ pub mod transcript;
 
 pub use chat::{
     ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,
-    Participant, ParticipantRole,
+    Participant, ParticipantRole, View,
 };
 pub use clock::{Clock, SystemClock, format_iso_millis, parse_iso_millis};
 pub use token::{TokenKind, TokenRecord, hash_token, new_token, sha256_hex};

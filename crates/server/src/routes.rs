@@ -146,6 +146,12 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Connect, "DescribeAgentStatus") => connect_op!(connect::describe_agent_status),
         (Api::Connect, "ListAgentStatuses") => connect_op!(connect::list_agent_statuses),
         (Api::Connect, "ListSecurityProfiles") => connect_op!(connect::list_security_profiles),
+        (Api::Connect, "CreateView") => connect_op!(connect::create_view),
+        (Api::Connect, "DescribeView") => connect_op!(connect::describe_view),
+        (Api::Connect, "ListViews") => connect_op!(connect::list_views),
+        (Api::Connect, "UpdateViewContent") => connect_op!(connect::update_view_content),
+        (Api::Connect, "UpdateViewMetadata") => connect_op!(connect::update_view_metadata),
+        (Api::Connect, "DeleteView") => connect_op!(connect::delete_view),
         (Api::Participant, "CreateParticipantConnection") => {
             participant_op!(participant::create_participant_connection)
         }

@@ -18,7 +18,7 @@ use liaison_core::organisation::{
 };
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, TokenRecord,
+    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, TokenRecord, View,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -257,6 +257,18 @@ pub trait Store: Send + Sync + 'static {
         instance_id: &str,
         module_id: &str,
     ) -> Result<Option<FlowModule>>;
+
+    /// Adds a customer-managed view; `false`, writing nothing, when the instance has a view of
+    /// that name.
+    async fn insert_view(&self, view: &View) -> Result<bool>;
+    async fn get_view(&self, instance_id: &str, view_id: &str) -> Result<Option<View>>;
+    /// The instance's customer-managed views, by name.
+    async fn list_views(&self, instance_id: &str) -> Result<Vec<View>>;
+    /// Replaces a view's fields (found by instance and id; its creation time stays); `false`
+    /// when there is no such view. A name another view of the instance has is a store error.
+    async fn update_view(&self, view: &View) -> Result<bool>;
+    /// `false` when there was no such view.
+    async fn delete_view(&self, instance_id: &str, view_id: &str) -> Result<bool>;
 
     /// `(id, name)` of an instance's queues, by name.
     async fn list_queues(&self, instance_id: &str) -> Result<Vec<(String, String)>>;

@@ -10,7 +10,7 @@ use crate::sql::{
     ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, Prefixed,
     RESERVE_SEQUENCE, SET_WATCHES_MESSAGES, TOKEN_HOLDER_QUERY, append_result, chat_store,
     contact_from, corrupt, flow_from, flow_module_from, instance_from, item_from, json_text,
-    migrator, participant_from, state_text, timer_from, token_from,
+    migrator, participant_from, state_text, timer_from, token_from, view_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, ContactData, Flow, FlowModule, Instance, NewItem, Participant,
-    ParticipantRole, TokenRecord,
+    ParticipantRole, TokenRecord, View,
 };
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};

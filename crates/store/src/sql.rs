@@ -13,13 +13,13 @@ use liaison_core::organisation::{
 };
 use liaison_core::{
     ChatItem, Contact, ContactState, Flow, FlowModule, Instance, ItemType, NewItem, Participant,
-    ParticipantRole, TokenKind, TokenRecord,
+    ParticipantRole, TokenKind, TokenRecord, View,
 };
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 9] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 10] = [
     (
         1,
         "chat core",
@@ -65,6 +65,7 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 9] = [
         "contact data",
         include_str!("../migrations/0020_contact_data.sql"),
     ),
+    (21, "views", include_str!("../migrations/0021_views.sql")),
 ];
 
 /// The shared migrations and a backend's own, in version order, ready to run.
@@ -247,6 +248,21 @@ pub(crate) fn flow_module_from(row: &impl Columns) -> Result<FlowModule> {
         settings: row.column("settings")?,
         state: row.column("state")?,
         status: row.column("status")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn view_from(row: &impl Columns) -> Result<View> {
+    Ok(View {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        status: row.column("status")?,
+        template: row.column("template")?,
+        actions: json_column(row, "actions")?,
+        tags: json_column(row, "tags")?,
+        created_ms: row.column("created_ms")?,
         modified_ms: row.column("modified_ms")?,
     })
 }
@@ -612,6 +628,74 @@ macro_rules! chat_store {
                     .fetch_optional(&self.reader)
                     .await?;
                 row.as_ref().map(flow_module_from).transpose()
+            }
+
+            async fn insert_view(&self, view: &View) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO views (id, instance_id, name, description, status, template, actions, tags, created_ms, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&view.id)
+                .bind(&view.instance_id)
+                .bind(&view.name)
+                .bind(view.description.as_deref())
+                .bind(&view.status)
+                .bind(&view.template)
+                .bind(json_text(&view.actions))
+                .bind(json_text(&view.tags))
+                .bind(view.created_ms)
+                .bind(view.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_view(&self, instance_id: &str, view_id: &str) -> Result<Option<View>> {
+                let row = sqlx::query("SELECT * FROM views WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(view_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(view_from).transpose()
+            }
+
+            async fn list_views(&self, instance_id: &str) -> Result<Vec<View>> {
+                let rows = sqlx::query("SELECT * FROM views WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(view_from).collect()
+            }
+
+            async fn update_view(&self, view: &View) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE views SET name = $1, description = $2, status = $3, template = $4, actions = $5, \
+                     tags = $6, modified_ms = $7 WHERE instance_id = $8 AND id = $9",
+                )
+                .bind(&view.name)
+                .bind(view.description.as_deref())
+                .bind(&view.status)
+                .bind(&view.template)
+                .bind(json_text(&view.actions))
+                .bind(json_text(&view.tags))
+                .bind(view.modified_ms)
+                .bind(&view.instance_id)
+                .bind(&view.id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn delete_view(&self, instance_id: &str, view_id: &str) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM views WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(view_id)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
             }
 
             async fn create_hours_of_operation(

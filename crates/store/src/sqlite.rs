@@ -8,6 +8,7 @@ use crate::sql::{
     CLAIM_CLIENT_TOKEN, FIND_CLIENT_TOKEN, INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS,
     LOCK_OPEN_CONTACT, Prefixed, TOKEN_HOLDER_QUERY, chat_store, contact_from, corrupt, flow_from,
     flow_module_from, instance_from, item_from, json_text, migrator, participant_from, token_from,
+    view_from,
 };
 use crate::sqlite_writer::{self, Reply, Work};
 use crate::{
@@ -16,7 +17,7 @@ use crate::{
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, Participant, TokenRecord,
+    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, Participant, TokenRecord, View,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

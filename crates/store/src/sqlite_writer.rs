@@ -20,6 +20,8 @@ use crate::{
 use liaison_core::{ChatItem, NewItem, ParticipantRole, TokenRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -80,7 +82,7 @@ impl Reply {
 /// Opens the writer's connection and starts its thread; the queue it returns feeds it.
 pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<(Work, Reply)>> {
     let connection = Connection::open(path)?;
-    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.busy_timeout(WRITER_BUSY_TIMEOUT)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
@@ -91,29 +93,71 @@ pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<(Work, Reply)>> {
     let checkpointer = Connection::open(path)?;
     checkpointer.busy_timeout(Duration::from_secs(10))?;
     let (writer_alive, writer_gone) = std::sync::mpsc::channel::<()>();
+    let restart_wanted = Arc::new(AtomicBool::new(false));
+    let wanted = restart_wanted.clone();
     std::thread::Builder::new()
         .name("liaison-sqlite-checkpoint".into())
-        .spawn(move || checkpoint(checkpointer, writer_gone))
+        .spawn(move || checkpoint(checkpointer, writer_gone, &wanted))
         .map_err(|e| StoreError(format!("cannot start the SQLite checkpoint thread: {e}")))?;
     let (queue, pending) = mpsc::channel(4 * MAX_GROUP);
     std::thread::Builder::new()
         .name("liaison-sqlite-writer".into())
-        .spawn(move || run(connection, pending, writer_alive))
+        .spawn(move || run(connection, pending, writer_alive, &restart_wanted))
         .map_err(|e| StoreError(format!("cannot start the SQLite writer thread: {e}")))?;
     Ok(queue)
 }
 
+/// How long the writer waits for the database when something else holds it.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// A log this long (64 MiB of 4 KiB pages), once copied, is started anew by the writer. Copying
+/// alone never shortens it while reads go on all the time, and an ever longer log fills the
+/// disk.
+const RESTART_AT_FRAMES: i64 = 16_384;
+/// How long the writer waits for readers of older snapshots when it restarts the log; if they
+/// are not done by then, it tries again after a later commit.
+const RESTART_WAIT: Duration = Duration::from_millis(20);
 
-/// Checkpoints the log until the writer thread has stopped.
-fn checkpoint(connection: Connection, writer_gone: std::sync::mpsc::Receiver<()>) {
+/// Checkpoints the log until the writer thread has stopped, and asks the writer to restart a
+/// long log once it is all copied.
+fn checkpoint(
+    connection: Connection,
+    writer_gone: std::sync::mpsc::Receiver<()>,
+    restart_wanted: &AtomicBool,
+) {
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
         writer_gone.recv_timeout(CHECKPOINT_EVERY)
     {
-        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(%error, "SQLite checkpoint failed; retrying");
+        let copied = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        });
+        match copied {
+            Ok((frames, done)) if frames >= RESTART_AT_FRAMES && done == frames => {
+                restart_wanted.store(true, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "SQLite checkpoint failed; retrying"),
         }
+    }
+}
+
+/// Restarts the copied log from its beginning. The writer does it between two commits, so no
+/// writer waits on it: only readers of older snapshots, for at most [`RESTART_WAIT`].
+fn restart_log(connection: &Connection, restart_wanted: &AtomicBool) {
+    if connection.busy_timeout(RESTART_WAIT).is_err() {
+        return;
+    }
+    let restarted = connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match restarted {
+        Ok(0) => restart_wanted.store(false, Ordering::Relaxed),
+        Ok(_) => {}
+        Err(error) => tracing::debug!(%error, "SQLite log restart postponed"),
+    }
+    if let Err(error) = connection.busy_timeout(WRITER_BUSY_TIMEOUT) {
+        tracing::warn!(%error, "cannot restore the SQLite writer's busy timeout");
     }
 }
 
@@ -122,6 +166,7 @@ fn run(
     connection: Connection,
     mut pending: mpsc::Receiver<(Work, Reply)>,
     _alive: std::sync::mpsc::Sender<()>,
+    restart_wanted: &AtomicBool,
 ) {
     while let Some(first) = pending.blocking_recv() {
         let mut group = vec![first];
@@ -132,6 +177,9 @@ fn run(
             }
         }
         commit_group(&connection, group);
+        if restart_wanted.load(Ordering::Relaxed) {
+            restart_log(&connection, restart_wanted);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use liaison_core::idle::{CustomParticipantRefusal, RoleTimers, SESSION_TIMER, Ti
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
     ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,
-    Participant, ParticipantRole, TokenKind, TokenRecord,
+    Participant, ParticipantRole, TokenKind, TokenRecord, View,
 };
 use liaison_store::{
     AddedParticipant, Append, Appended, ClientTokenKey, CreateChat, FlowLogRecord,
@@ -29,6 +29,7 @@ async fn suite(store: Arc<dyn Store>) {
     instances_are_inserted_listed_and_found(s).await;
     flows_are_listed_by_name_and_scoped_to_their_instance(s).await;
     flow_modules_have_names_of_their_own(s).await;
+    views_have_unique_names_and_are_updated_and_deleted(s).await;
     queues_are_inserted_and_listed_by_name(s).await;
     functions_are_associated_per_instance(s).await;
     flow_logs_keep_their_order_per_contact(s).await;
@@ -2074,6 +2075,77 @@ async fn flow_modules_have_names_of_their_own(store: &dyn Store) {
         None
     );
     assert_eq!(store.get_flow(&one.id, &survey.id).await.unwrap(), None);
+}
+
+async fn views_have_unique_names_and_are_updated_and_deleted(store: &dyn Store) {
+    let one = new_instance(store).await;
+    let two = new_instance(store).await;
+    let view = |instance: &Instance, name: &str| View {
+        id: fresh(),
+        instance_id: instance.id.clone(),
+        name: name.into(),
+        description: Some(format!("the {name} view")),
+        status: "PUBLISHED".into(),
+        template: json!({"Head": {"Title": name}}).to_string(),
+        actions: vec!["Confirm".into(), "Back".into()],
+        tags: BTreeMap::from([("team".to_string(), "care".to_string())]),
+        created_ms: T0,
+        modified_ms: T0,
+    };
+    let survey = view(&one, "Survey");
+    let greeting = View {
+        description: None,
+        status: "SAVED".into(),
+        actions: Vec::new(),
+        tags: BTreeMap::new(),
+        ..view(&one, "Greeting")
+    };
+    assert!(store.insert_view(&survey).await.unwrap());
+    assert!(store.insert_view(&greeting).await.unwrap());
+    assert!(!store.insert_view(&view(&one, "Survey")).await.unwrap());
+    assert!(store.insert_view(&view(&two, "Survey")).await.unwrap());
+    assert_eq!(
+        store.list_views(&one.id).await.unwrap(),
+        vec![greeting.clone(), survey.clone()]
+    );
+    assert_eq!(
+        store.get_view(&one.id, &survey.id).await.unwrap(),
+        Some(survey.clone())
+    );
+    assert_eq!(store.get_view(&two.id, &survey.id).await.unwrap(), None);
+
+    let changed = View {
+        name: "Survey v2".into(),
+        description: None,
+        status: "SAVED".into(),
+        template: json!({"Body": []}).to_string(),
+        actions: vec!["Submit".into()],
+        modified_ms: T0 + 1_000,
+        ..survey.clone()
+    };
+    assert!(store.update_view(&changed).await.unwrap());
+    assert_eq!(
+        store.get_view(&one.id, &survey.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    // Another instance's view of that id is not this one.
+    assert!(
+        !store
+            .update_view(&View {
+                instance_id: two.id.clone(),
+                ..changed.clone()
+            })
+            .await
+            .unwrap()
+    );
+    // The old name is free again once the view is renamed.
+    assert!(store.insert_view(&view(&one, "Survey")).await.unwrap());
+
+    assert!(!store.delete_view(&two.id, &survey.id).await.unwrap());
+    assert!(store.delete_view(&one.id, &survey.id).await.unwrap());
+    assert!(!store.delete_view(&one.id, &survey.id).await.unwrap());
+    assert_eq!(store.get_view(&one.id, &survey.id).await.unwrap(), None);
+    assert!(store.insert_view(&view(&one, "Survey v2")).await.unwrap());
 }
 
 async fn contact_data_is_merged_field_by_field(store: &dyn Store) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -129,9 +130,10 @@ def _assert_not_implemented(call, operation: str):
     assert resp["ResponseMetadata"].get("RequestId"), resp
 
 
-def test_connect_describe_view_not_implemented(connect1, instance_id):
-    _assert_not_implemented(lambda: connect1.describe_view(InstanceId=instance_id, ViewId="some-view"),
-                            "DescribeView")
+def test_connect_list_associated_contacts_not_implemented(connect1, instance_id):
+    _assert_not_implemented(lambda: connect1.list_associated_contacts(InstanceId=instance_id,
+                                                                      ContactId=str(uuid.uuid4())),
+                            "ListAssociatedContacts")
 
 
 def test_list_instance_attributes_not_implemented(connect_raw, instance_id):
