@@ -19,8 +19,8 @@
 
 use crate::bench::{self, Percentiles, ServerProcess};
 use crate::client::Api;
-use crate::report::{cell, verdict};
-use crate::sys::{self, CpuSnap, CpuUse, Machine, StateSamples};
+use crate::report::{Measured, cell, closing, verdict};
+use crate::sys::{self, CpuSnap, CpuUse, StateSamples};
 use liaison_core::flow::{
     self, FlowDocument, FlowState, Interpreter, Step, Surroundings, TraceEntry, validate,
 };
@@ -1196,36 +1196,13 @@ pub async fn run(config: &Config, work: &Path) -> Outcome {
 // The report.
 
 /// What the report describes besides the outcome.
-pub struct Run<'a> {
-    pub command_line: String,
-    pub machine: &'a Machine,
-    pub data_fs: String,
-    pub fdatasync_per_sec: Option<f64>,
-    pub load_before: String,
-    pub load_after: String,
-    pub config: &'a Config,
-    pub outcome: &'a Outcome,
-}
+pub type Run<'a> = Measured<'a, Config, Outcome>;
 
 impl Run<'_> {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let (m, c, o) = (self.machine, self.config, self.outcome);
-        let _ = writeln!(out, "## Liaison contact-flow benchmark\n");
-        let _ = writeln!(out, "Command: `{}`\n", self.command_line);
-        let _ = writeln!(
-            out,
-            "Machine: {} CPUs ({}), {} MiB RAM, Linux {}; data dirs on {}; 4 KiB append+fdatasync: {} /s; \
-             load average {} before the run, {} after. Load generator and servers share the machine.\n",
-            m.cpus,
-            m.model,
-            m.mem_total_mib,
-            m.kernel,
-            self.data_fs,
-            cell(self.fdatasync_per_sec, 0),
-            self.load_before,
-            self.load_after,
-        );
+        self.heading(&mut out, "Liaison contact-flow benchmark", "");
 
         if let Some(i) = &o.interpreter {
             let by_type: Vec<String> = i
@@ -1489,12 +1466,7 @@ impl Run<'_> {
                 );
             }
         }
-        for note in &o.notes {
-            let _ = writeln!(out, "\nNote: {note}");
-        }
-        for error in &o.errors {
-            let _ = writeln!(out, "\nError: {error}");
-        }
+        closing(&mut out, &o.notes, &o.errors);
         out
     }
 

@@ -443,6 +443,20 @@ impl Workplace {
         })
     }
 
+    /// What the run's report says of how it ran, beside its `config` and `outcome`.
+    fn measured<'a, C, O>(&'a self, config: &'a C, outcome: &'a O) -> report::Measured<'a, C, O> {
+        report::Measured {
+            command_line: std::env::args().collect::<Vec<_>>().join(" "),
+            machine: &self.machine,
+            data_fs: self.data_fs.clone(),
+            fdatasync_per_sec: self.fdatasync_per_sec,
+            load_before: self.load_before.clone(),
+            load_after: timers::load_average(),
+            config,
+            outcome,
+        }
+    }
+
     /// Prints the report, writes its JSON if asked, and removes the work dir unless kept.
     fn finish(
         self,
@@ -473,16 +487,7 @@ async fn timers_main(args: TimersArgs) -> Result<(), String> {
     let config = args.config();
     let place = Workplace::prepare("timers", args.data_parent.as_ref())?;
     let outcome = timers::run(&config, &place.work).await;
-    let run = timers::Run {
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: &place.machine,
-        data_fs: place.data_fs.clone(),
-        fdatasync_per_sec: place.fdatasync_per_sec,
-        load_before: place.load_before.clone(),
-        load_after: timers::load_average(),
-        config: &config,
-        outcome: &outcome,
-    };
+    let run = place.measured(&config, &outcome);
     let (markdown, json) = (run.markdown(), run.json());
     place.finish(
         markdown,
@@ -497,16 +502,7 @@ async fn flows_main(args: FlowsArgs) -> Result<(), String> {
     let config = args.config();
     let place = Workplace::prepare("flows", args.data_parent.as_ref())?;
     let outcome = flows::run(&config, &place.work).await;
-    let run = flows::Run {
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: &place.machine,
-        data_fs: place.data_fs.clone(),
-        fdatasync_per_sec: place.fdatasync_per_sec,
-        load_before: place.load_before.clone(),
-        load_after: timers::load_average(),
-        config: &config,
-        outcome: &outcome,
-    };
+    let run = place.measured(&config, &outcome);
     let (markdown, json) = (run.markdown(), run.json());
     place.finish(
         markdown,

@@ -11,6 +11,51 @@ pub const TARGET_FRACTION_OF_BASELINE: f64 = 0.5;
 pub const TARGET_P99_MS: f64 = 10.0;
 pub const TARGET_RSS_MIB: f64 = 300.0;
 
+/// What a `timers` or `flows` run reports besides its own figures: how it was started, on what
+/// machine, and its configuration and outcome.
+pub struct Measured<'a, C, O> {
+    pub command_line: String,
+    pub machine: &'a Machine,
+    pub data_fs: String,
+    pub fdatasync_per_sec: Option<f64>,
+    pub load_before: String,
+    pub load_after: String,
+    pub config: &'a C,
+    pub outcome: &'a O,
+}
+
+impl<C, O> Measured<'_, C, O> {
+    /// The report's title, command and machine; `more` ends the machine's paragraph.
+    pub fn heading(&self, out: &mut String, title: &str, more: &str) {
+        let m = self.machine;
+        let _ = writeln!(out, "## {title}\n");
+        let _ = writeln!(out, "Command: `{}`\n", self.command_line);
+        let _ = writeln!(
+            out,
+            "Machine: {} CPUs ({}), {} MiB RAM, Linux {}; data dirs on {}; 4 KiB append+fdatasync: {} /s; \
+             load average {} before the run, {} after. Load generator and servers share the machine.{more}\n",
+            m.cpus,
+            m.model,
+            m.mem_total_mib,
+            m.kernel,
+            self.data_fs,
+            cell(self.fdatasync_per_sec, 0),
+            self.load_before,
+            self.load_after,
+        );
+    }
+}
+
+/// The notes and errors that close a report.
+pub fn closing(out: &mut String, notes: &[String], errors: &[String]) {
+    for note in notes {
+        let _ = writeln!(out, "\nNote: {note}");
+    }
+    for error in errors {
+        let _ = writeln!(out, "\nError: {error}");
+    }
+}
+
 /// Everything the report describes.
 pub struct Run<'a> {
     pub command_line: String,

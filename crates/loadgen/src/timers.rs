@@ -15,8 +15,8 @@
 
 use crate::bench::{self, Percentiles, ServerProcess};
 use crate::client::{Api, Contact};
-use crate::report::{cell, verdict};
-use crate::sys::{self, CpuUse, Machine, StateSampler};
+use crate::report::{Measured, cell, closing, verdict};
+use crate::sys::{self, CpuUse, StateSampler};
 use clap::ValueEnum;
 use futures_util::StreamExt;
 use liaison_server::timers::{TimerKey, TimerKind, Wheel};
@@ -963,16 +963,7 @@ async fn timed_server(config: &Config, work: &Path, outcome: &mut Outcome) -> Re
 // The report.
 
 /// What the report describes besides the outcome.
-pub struct Run<'a> {
-    pub command_line: String,
-    pub machine: &'a Machine,
-    pub data_fs: String,
-    pub fdatasync_per_sec: Option<f64>,
-    pub load_before: String,
-    pub load_after: String,
-    pub config: &'a Config,
-    pub outcome: &'a Outcome,
-}
+pub type Run<'a> = Measured<'a, Config, Outcome>;
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -1001,23 +992,11 @@ impl Run<'_> {
 
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let (m, c, o) = (self.machine, self.config, self.outcome);
-        let _ = writeln!(out, "## Liaison chat timers benchmark\n");
-        let _ = writeln!(out, "Command: `{}`\n", self.command_line);
-        let _ = writeln!(
-            out,
-            "Machine: {} CPUs ({}), {} MiB RAM, Linux {}; data dirs on {}; 4 KiB append+fdatasync: {} /s; \
-             load average {} before the run, {} after. \
-             Load generator and servers share the machine. Timer minute: {} ms.\n",
-            m.cpus,
-            m.model,
-            m.mem_total_mib,
-            m.kernel,
-            self.data_fs,
-            cell(self.fdatasync_per_sec, 0),
-            self.load_before,
-            self.load_after,
-            c.minute_ms
+        let (c, o) = (self.config, self.outcome);
+        self.heading(
+            &mut out,
+            "Liaison chat timers benchmark",
+            &format!(" Timer minute: {} ms.", c.minute_ms),
         );
 
         let _ = writeln!(
@@ -1337,12 +1316,7 @@ impl Run<'_> {
                 let _ = writeln!(out, "\n{}: first SendMessage failure: {failure}", x.label);
             }
         }
-        for note in &o.notes {
-            let _ = writeln!(out, "\nNote: {note}");
-        }
-        for error in &o.errors {
-            let _ = writeln!(out, "\nError: {error}");
-        }
+        closing(&mut out, &o.notes, &o.errors);
         out
     }
 

@@ -71,6 +71,15 @@ struct Source {
     arn: String,
 }
 
+impl Source {
+    fn flow(state: &AppState, flow: Flow) -> Self {
+        Source {
+            arn: flow_arn(state, &flow),
+            name: flow.name,
+        }
+    }
+}
+
 /// A claimed run and how its waiting action ended, if it was waiting.
 struct Claimed {
     state: FlowState,
@@ -165,11 +174,8 @@ impl AppState {
                 Some((flow, document)) => {
                     let mut state = FlowState::new(&flow.id, &document.start_action, initiation);
                     state.flow_type = flow.flow_type.clone();
-                    let source = Source {
-                        arn: flow_arn(self, &flow),
-                        name: flow.name,
-                    };
-                    first_document = Some(((flow.flow_type, flow.id), source, document));
+                    let key = (flow.flow_type.clone(), flow.id.clone());
+                    first_document = Some((key, Source::flow(self, flow), document));
                     Some(state)
                 }
                 None => {
@@ -799,13 +805,7 @@ impl AppState {
             }));
         }
         let flow = self.flow_document(contact, &state.flow_id).await?;
-        Ok(flow.map(|(flow, document)| {
-            let source = Source {
-                arn: flow_arn(self, &flow),
-                name: flow.name,
-            };
-            (source, document)
-        }))
+        Ok(flow.map(|(flow, document)| (Source::flow(self, flow), document)))
     }
 
     /// A flow module of the contact's instance by id or ARN, parsed; `None` when there is none

@@ -319,25 +319,7 @@ async fn a_bot_wait_follows_the_custom_participant() {
     )
     .await;
     let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
-    let (status, _, bot) = server
-        .connect(
-            "POST",
-            "/contact/create-participant",
-            Some(json!({"InstanceId": instance, "ContactId": chat.contact_id,
-                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{bot}");
-    let (status, _, connection) = server
-        .participant(
-            "/participant/connection",
-            bot["ParticipantCredentials"]["ParticipantToken"]
-                .as_str()
-                .unwrap(),
-            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{connection}");
+    let bot_token = add_bot(&server, &instance, &chat).await;
     loop {
         if next_item(&mut socket).await.expect("joined")["ContentType"] == JOINED {
             break;
@@ -345,11 +327,8 @@ async fn a_bot_wait_follows_the_custom_participant() {
     }
     // Let the flow reach the bot Wait (the pause lasts 0.3 s), then the bot leaves.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let bot_token = connection["ConnectionCredentials"]["ConnectionToken"]
-        .as_str()
-        .unwrap();
     let (status, _, _) = server
-        .participant("/participant/disconnect", bot_token, json!({}))
+        .participant("/participant/disconnect", &bot_token, json!({}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
