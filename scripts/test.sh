@@ -5,10 +5,11 @@
 #
 # On a fresh Debian machine (as root) it installs what it needs itself: Chromium (apt) for the
 # browser test, a Python venv at .venv from tests/clients/requirements.txt, and the Node test
-# dependencies (npm ci in tests/clients/node). A second run reuses .venv and node_modules as long
+# dependencies (npm ci in tests/clients/node and in web/). A second run reuses .venv and node_modules as long
 # as their lockfiles did not change.
 #
-# Stages: cargo fmt --check, cargo clippy -D warnings, Rust tests (cargo-nextest if installed,
+# Stages: cargo fmt --check, the agent workspace's committed build matches its sources (npm run
+# build in web/), cargo clippy -D warnings, Rust tests (cargo-nextest if installed,
 # else cargo test), cargo build -p liaison, pytest (boto3 + raw HTTP/WebSocket), node --test
 # (ChatJS under Node and in headless Chromium). Every stage runs even if an earlier check fails
 # (the client suites need the binary, so they are skipped if the build fails); the exit status is
@@ -96,6 +97,14 @@ if [ ! -d "$NODE_DIR/node_modules" ] || [ "$(cat "$NODE_DIR/node_modules/.liaiso
 else
   echo "node modules up to date ($NODE_DIR/node_modules)"
 fi
+WEB_LOCK=web/package-lock.json
+if [ ! -d web/node_modules ] || [ "$(cat web/node_modules/.liaison-lock.sha256 2>/dev/null)" != "$(sha "$WEB_LOCK")" ]; then
+  echo "npm ci in web"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in web failed"
+  sha "$WEB_LOCK" > web/node_modules/.liaison-lock.sha256
+else
+  echo "node modules up to date (web/node_modules)"
+fi
 echo "node: $(node --version)"
 
 # ------------------------------------------------------------------------------------------------
@@ -125,7 +134,19 @@ skip_stage() {
   FAILED=1
 }
 
+# The agent workspace's build is committed (the binary embeds it); it must be what its sources
+# build to. A failure leaves the fresh build in web/dist to commit.
+web_build_is_current() {
+  (cd web && npm run --silent build >/dev/null) || return 1
+  if ! git diff --quiet -- web/dist || [ -n "$(git ls-files --others --exclude-standard -- web/dist)" ]; then
+    echo "web/dist differs from a fresh build of web/workspace; commit the rebuilt web/dist:"
+    git status --short -- web/dist
+    return 1
+  fi
+}
+
 run_stage "cargo fmt --check" cargo fmt --all --check
+run_stage "web build (web/dist is current)" web_build_is_current
 run_stage "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then

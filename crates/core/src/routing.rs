@@ -62,9 +62,21 @@ pub struct NewAgent {
     pub routing_profile_id: String,
     /// Whether the agent's status is Available.
     pub available: bool,
+    /// Whether an offer to the agent timed out since their status last changed.
+    pub missed: bool,
     pub chats_in_progress: u32,
     /// When the agent last became idle: their place in the line for offers.
     pub idle_since_ms: i64,
+}
+
+/// What the router holds of an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentView {
+    pub routing_profile_id: String,
+    pub available: bool,
+    pub missed: bool,
+    pub chats_in_progress: u32,
+    pub open_offers: usize,
 }
 
 /// A contact offered to an agent, who must accept it by `deadline_ms`.
@@ -386,7 +398,7 @@ impl Router {
             AgentState {
                 profile: profile.clone(),
                 available: agent.available,
-                missed: false,
+                missed: agent.missed,
                 status_epoch,
                 chats: agent.chats_in_progress,
                 offers: BTreeSet::new(),
@@ -642,6 +654,25 @@ impl Router {
             queue_id: contact.queue.to_string(),
             deadline_ms: offer.deadline_ms,
         })
+    }
+
+    /// The agent as the router holds them, if it does.
+    pub fn agent(&self, agent_id: &str) -> Option<AgentView> {
+        let agent = self.agents.get(agent_id)?;
+        Some(AgentView {
+            routing_profile_id: agent.profile.to_string(),
+            available: agent.available,
+            missed: agent.missed,
+            chats_in_progress: agent.chats,
+            open_offers: agent.offers.len(),
+        })
+    }
+
+    /// The queue a contact waits in (with or without an open offer), if it does.
+    pub fn queue_of(&self, contact_id: &str) -> Option<String> {
+        self.contacts
+            .get(contact_id)
+            .map(|contact| contact.queue.to_string())
     }
 
     /// How many contacts wait in a queue without an open offer.
@@ -995,6 +1026,7 @@ mod tests {
         NewAgent {
             routing_profile_id: profile.into(),
             available: true,
+            missed: false,
             chats_in_progress: 0,
             idle_since_ms,
         }
@@ -1673,5 +1705,36 @@ mod tests {
                 assert_eq!(open, expected, "seed {seed} step {step}");
             }
         }
+    }
+
+    #[test]
+    fn an_agent_restored_in_the_missed_state_waits_for_a_status_change() {
+        let mut router = router("p", rules(2, &[("q", 1, 0)]));
+        router.enqueue("c", "q", 0, 0).unwrap();
+        let missed = NewAgent {
+            missed: true,
+            chats_in_progress: 1,
+            ..available("p", 0)
+        };
+        let decision = router.add_agent("a", &missed, 10).unwrap();
+        assert!(decision.offers.is_empty());
+        assert_eq!(
+            router.agent("a"),
+            Some(AgentView {
+                routing_profile_id: "p".into(),
+                available: true,
+                missed: true,
+                chats_in_progress: 1,
+                open_offers: 0,
+            })
+        );
+        assert_eq!(router.queue_of("c").as_deref(), Some("q"));
+        let decision = router.set_agent_available("a", true, 20).unwrap();
+        assert_eq!(offers(&decision), vec![("c", "a")]);
+        assert_eq!(
+            router.agent("a").map(|a| (a.missed, a.open_offers)),
+            Some((false, 1))
+        );
+        assert_eq!(router.agent("nobody"), None);
     }
 }

@@ -39,6 +39,8 @@ pub struct Config {
     /// Flow runs a node may have pending before StartChatContact answers
     /// LimitExceededException. Default 4096.
     pub max_pending_flow_runs: i64,
+    /// How long an agent has to accept an offered chat, in timer seconds. Default 20.
+    pub offer_seconds: i64,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             functions: Default::default(),
             log_every_flow_block: false,
             max_pending_flow_runs: 4_096,
+            offer_seconds: 20,
         }
     }
 }

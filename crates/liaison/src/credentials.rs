@@ -1,10 +1,12 @@
-//! Admin SigV4 credentials: from the configuration, or generated once and kept in the data dir.
+//! Admin SigV4 credentials, and the workspace administrator's first password: from the
+//! configuration, or generated once and kept in the data dir.
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
 const FILE_NAME: &str = "admin-credentials.json";
+const WORKSPACE_ADMIN_FILE_NAME: &str = "workspace-admin.json";
 
 #[derive(Serialize, Deserialize)]
 pub struct Credentials {
@@ -40,16 +42,49 @@ pub fn load_or_generate(data_dir: &Path) -> std::io::Result<(Credentials, bool)>
             40,
         )?,
     };
+    write_private(&path, &credentials)?;
+    Ok((credentials, true))
+}
+
+/// The workspace administrator's sign-in, as first created.
+#[derive(Serialize, Deserialize)]
+pub struct WorkspaceAdmin {
+    pub username: String,
+    pub password: String,
+}
+
+/// A first password for the workspace administrator that meets Connect's password policy
+/// (upper and lower case letters and a digit).
+pub fn new_workspace_password() -> std::io::Result<String> {
+    let body = random_text(
+        b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+        16,
+    )?;
+    Ok(format!("Lz{body}7"))
+}
+
+/// Keeps the workspace administrator's first sign-in in the data dir (readable by the owner
+/// only), so it can be looked up after the first start's output is gone.
+pub fn keep_workspace_admin(data_dir: &Path, admin: &WorkspaceAdmin) -> std::io::Result<()> {
+    write_private(&data_dir.join(WORKSPACE_ADMIN_FILE_NAME), admin)
+}
+
+/// Where [`keep_workspace_admin`] keeps it.
+pub fn workspace_admin_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(WORKSPACE_ADMIN_FILE_NAME)
+}
+
+/// Writes a new file only the owner can read.
+fn write_private(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path)?;
+    let mut file = options.open(path)?;
     file.write_all(
-        serde_json::to_string_pretty(&credentials)
+        serde_json::to_string_pretty(value)
             .map_err(std::io::Error::other)?
             .as_bytes(),
     )?;
-    file.sync_all()?;
-    Ok((credentials, true))
+    file.sync_all()
 }

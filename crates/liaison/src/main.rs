@@ -198,19 +198,67 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     }
     let store = open_store(&config).await?;
     let mut server_config = ServerConfig::new(vec![admin]);
-    server_config.region = config.region;
-    server_config.account_id = config.account_id;
-    server_config.public_url = config.public_url;
+    server_config.region = config.region.clone();
+    server_config.account_id = config.account_id.clone();
+    server_config.public_url = config.public_url.clone();
     server_config.timer_minute_ms = config.timer_minute_ms.max(1);
     server_config.functions = config.functions.clone();
     server_config.log_every_flow_block = config.log_every_flow_block;
     server_config.max_pending_flow_runs = config.max_pending_flow_runs;
+    server_config.offer_seconds = config.offer_seconds.max(1);
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    println!("Liaison listening on http://{}", listener.local_addr()?);
+    let address = listener.local_addr()?;
+    println!("Liaison listening on http://{address}");
+    announce_workspace(&state, &config, address).await?;
     liaison_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Creates the workspace administrator on the first start (password from
+/// `LIAISON_ADMIN_PASSWORD`, or generated and kept in the data dir) and says where to sign in.
+async fn announce_workspace(
+    state: &liaison_server::state::AppState,
+    config: &config::Config,
+    address: std::net::SocketAddr,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let base = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{address}"),
+    };
+    println!("Agent workspace: {base}/workspace/");
+    let chosen = std::env::var("LIAISON_ADMIN_PASSWORD").ok();
+    let password = match &chosen {
+        Some(password) => password.clone(),
+        None => credentials::new_workspace_password()?,
+    };
+    let created = liaison_server::bootstrap::create_first_admin(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &password,
+    )
+    .await?;
+    let username = liaison_server::bootstrap::FIRST_ADMIN_USERNAME;
+    let kept = credentials::workspace_admin_file(&config.data_dir);
+    if created && chosen.is_none() {
+        credentials::keep_workspace_admin(
+            &config.data_dir,
+            &credentials::WorkspaceAdmin {
+                username: username.into(),
+                password: password.clone(),
+            },
+        )?;
+        println!(
+            "  sign in as {username} with password {password} (kept in {})",
+            kept.display()
+        );
+    } else if created {
+        println!("  sign in as {username} with the password in LIAISON_ADMIN_PASSWORD");
+    } else if kept.is_file() {
+        println!("  first sign-in: see {}", kept.display());
+    }
     Ok(())
 }
 

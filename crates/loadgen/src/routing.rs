@@ -496,7 +496,7 @@ impl Routes for ScanningRouter {
             ScanAgent {
                 profile: agent.routing_profile_id.clone(),
                 available: agent.available,
-                missed: false,
+                missed: agent.missed,
                 status_epoch,
                 chats: agent.chats_in_progress,
                 open_offers: 0,
@@ -1035,6 +1035,7 @@ fn set_up_calls(config: &Config, world: &mut World) -> Vec<Call> {
         let setup = NewAgent {
             routing_profile_id: spec.name.to_string(),
             available: true,
+            missed: false,
             chats_in_progress: 0,
             idle_since_ms: -(world.dice.below(600_000) as i64),
         };
@@ -1546,6 +1547,7 @@ mod tests {
                         setup: NewAgent {
                             routing_profile_id: format!("p{}", dice.below(4)),
                             available: dice.below(4) > 0,
+                            missed: false,
                             chats_in_progress: dice.below(3) as u32,
                             idle_since_ms: now_ms - dice.below(10_000) as i64,
                         },

@@ -3,6 +3,7 @@
 //! or ends it.
 
 use crate::state::AppState;
+use liaison_core::organisation::User;
 use liaison_core::{Participant, ParticipantRole, TokenKind, TokenRecord, hash_token, new_token};
 use liaison_store::{AddedParticipant, Appended, NewParticipant, StoreError};
 
@@ -14,13 +15,31 @@ pub struct AgentJoined {
     pub participant_token: String,
 }
 
+/// The name customers see for an agent: first and last name, or else the username.
+pub fn display_name(user: &User) -> String {
+    let info = &user.identity_info;
+    let name = [info.first_name.as_deref(), info.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if name.is_empty() {
+        user.username.clone()
+    } else {
+        name
+    }
+}
+
 impl AppState {
     /// Adds an agent to an open chat and connects it at once: the customer sees
     /// `participant.joined`, a custom bot present is disconnected, and the chat timers restart
-    /// for the customer and the agent. `None` when the chat is no longer open.
+    /// for the customer and the agent. `participant_id` is the agent's new participant (routing
+    /// records it first). `None` when the chat is no longer open.
     pub async fn join_agent(
         &self,
         contact_id: &str,
+        participant_id: &str,
         display_name: &str,
     ) -> Result<Option<AgentJoined>, StoreError> {
         let Some(contact) = self.store.get_contact(contact_id).await? else {
@@ -31,7 +50,7 @@ impl AppState {
         }
         let now = self.clock.now_ms();
         let participant = Participant {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: participant_id.to_string(),
             contact_id: contact.id.clone(),
             role: ParticipantRole::Agent,
             display_name: display_name.to_string(),

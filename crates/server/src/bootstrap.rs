@@ -3,8 +3,8 @@
 //! start a chat straight away.
 
 use liaison_core::organisation::{
-    AgentStatus, DayHours, HoursOfOperation, MediaConcurrency, Queue, RoutingProfile,
-    RoutingProfileQueue, SecurityProfile, Tags, TimeSlice,
+    AgentStatus, DayHours, HoursOfOperation, IdentityInfo, MediaConcurrency, Queue, RoutingProfile,
+    RoutingProfileQueue, SecurityProfile, Tags, TimeSlice, User,
 };
 use liaison_core::{Clock, Flow, Instance};
 use liaison_store::{Store, StoreError};
@@ -399,6 +399,68 @@ async fn ensure_organisation(
     }];
     store.create_routing_profile(&profile, &served).await?;
     Ok(())
+}
+
+/// The user a fresh installation signs in to the agent workspace with, as a new Connect
+/// instance has its administrator.
+pub const FIRST_ADMIN_USERNAME: &str = "admin";
+
+/// Creates the default instance's administrator (security profiles Admin and Agent, the
+/// default routing profile) with `password`, if the instance has no user yet. `true` when it
+/// was created now.
+pub async fn create_first_admin(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    password: &str,
+) -> Result<bool, StoreError> {
+    let Some(instance) = store
+        .list_instances()
+        .await?
+        .into_iter()
+        .find(|i| i.alias == DEFAULT_INSTANCE_ALIAS)
+    else {
+        return Ok(false);
+    };
+    if !store.list_users(&instance.id).await?.is_empty() {
+        return Ok(false);
+    }
+    let Some(profile) = store
+        .list_routing_profiles(&instance.id)
+        .await?
+        .into_iter()
+        .find(|profile| profile.is_default)
+    else {
+        return Ok(false);
+    };
+    let security_profile_ids = store
+        .list_security_profiles(&instance.id)
+        .await?
+        .into_iter()
+        .filter(|profile| profile.name == "Admin" || profile.name == "Agent")
+        .map(|profile| profile.id)
+        .collect();
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || liaison_core::password::hash(&password))
+        .await
+        .map_err(|e| StoreError(format!("the password hashing did not finish: {e}")))?
+        .map_err(|e| StoreError(e.to_string()))?;
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        instance_id: instance.id,
+        username: FIRST_ADMIN_USERNAME.into(),
+        identity_info: IdentityInfo {
+            first_name: Some("Liaison".into()),
+            last_name: Some("Admin".into()),
+            ..IdentityInfo::default()
+        },
+        phone_config: None,
+        security_profile_ids,
+        routing_profile_id: profile.id,
+        tags: Tags::new(),
+        modified_ms: clock.now_ms(),
+        status: None,
+    };
+    store.create_user(&user, Some(&hash)).await
 }
 
 #[cfg(test)]

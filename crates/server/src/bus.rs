@@ -123,6 +123,7 @@ impl Bus {
 /// theirs to this node's sockets.
 pub mod cluster {
     use super::Bus;
+    use crate::routing::{EVENT_HINT_PREFIX, RoutingInbox};
     use liaison_store::{Hint, Store};
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -152,6 +153,7 @@ pub mod cluster {
         store: Arc<dyn Store>,
         bus: Arc<Bus>,
         node: String,
+        routing: RoutingInbox,
     ) -> Result<Option<Announcer>, liaison_store::StoreError> {
         let Some(mut hints) = store.listen(&node).await? else {
             return Ok(None);
@@ -160,8 +162,16 @@ pub mod cluster {
         tokio::spawn(async move {
             while let Some(hint) = hints.recv().await {
                 match hint {
+                    Hint::Reached { contact_id, .. }
+                        if contact_id.starts_with(EVENT_HINT_PREFIX) =>
+                    {
+                        routing.receive_hint(&contact_id)
+                    }
                     Hint::Reached { contact_id, seq } => bus.publish(&contact_id, seq),
-                    Hint::Resync => bus.poke_all(),
+                    Hint::Resync => {
+                        bus.poke_all();
+                        routing.resync();
+                    }
                 }
             }
         });

@@ -18,7 +18,7 @@ use liaison_core::clock::format_iso_millis;
 use liaison_core::content::TEXT_PLAIN;
 use liaison_core::flow::{
     Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, MODULE_FLOW_TYPE, Outcome,
-    Step, Surroundings, TraceEntry, WaitEvent, validate,
+    ShownView, Step, Surroundings, TraceEntry, WaitEvent, validate,
 };
 use liaison_core::organisation::HoursOfOperation;
 use liaison_core::{Contact, Flow, FlowModule, ItemType, NewItem, ParticipantRole};
@@ -52,6 +52,8 @@ pub enum Trigger {
     /// The stored run fell due: it is ready to start (StartChatContact stores it so), a wait's
     /// time limit passed, or a lease ran out.
     Due,
+    /// The agent answered the view a ShowView showed them.
+    ViewAnswered { action: String, data: Value },
 }
 
 /// What storing a run came to.
@@ -295,7 +297,13 @@ impl AppState {
                             });
                             continue;
                         }
-                        Stored::Held | Stored::Lost => return Ok(()),
+                        Stored::Held => {
+                            if state.waits_for(WaitEvent::ViewResult) {
+                                self.wake_guide_agents(&contact).await;
+                            }
+                            return Ok(());
+                        }
+                        Stored::Lost => return Ok(()),
                     }
                 }
                 // A module that ends returns to the action that invoked it.
@@ -451,6 +459,14 @@ impl AppState {
                         },
                     );
                 }
+                Effect::QueueMetrics { queue } => {
+                    outcome = Some(
+                        match self.queue_metrics(&contact.instance_id, &queue).await? {
+                            Some(metrics) => Outcome::Metrics(metrics),
+                            None => Outcome::Failed("NoMatchingError".into()),
+                        },
+                    );
+                }
                 Effect::InvokeModule { module } => {
                     match self.module_document(&contact, &module).await? {
                         Some((module, document)) => {
@@ -467,8 +483,11 @@ impl AppState {
                         None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
                     }
                 }
-                Effect::ShowView { view, .. } => {
+                Effect::ShowView { view, data } => {
+                    // The interpreter waits for the answer next; the agent's workspace renders
+                    // the view from the stored run meanwhile.
                     tracing::debug!(contact_id, view, "ShowView waits for the agent workspace");
+                    state.shown_view = Some(ShownView { view, data });
                     outcome = Some(Outcome::Done);
                 }
             }
@@ -539,6 +558,18 @@ impl AppState {
                     *hook_seen.lock().unwrap_or_else(|p| p.into_inner()) =
                         state.hooks.get("CustomerRemaining").cloned();
                     None
+                }
+                (Trigger::ViewAnswered { action, data }, Some(mut state))
+                    if state.runner.is_none() && state.waits_for(WaitEvent::ViewResult) =>
+                {
+                    state.shown_view = None;
+                    Some((
+                        state,
+                        Some(Outcome::View {
+                            action: action.clone(),
+                            data: data.clone(),
+                        }),
+                    ))
                 }
                 (Trigger::Due, Some(state)) if !state.finished => match &state.runner {
                     Some(_) if state.lease_until_ms <= now => Some((state, None)),
@@ -691,6 +722,12 @@ impl AppState {
         state.runner = None;
         state.waiting = None;
         let in_queue_flow = state.flow_type == "CUSTOMER_QUEUE";
+        // Queued before the run is stored as finished, so a crash in between runs the transfer
+        // again rather than leaving the chat in no queue.
+        if let (Ended::Queued, Some(queue_id)) = (&ended, &state.queue) {
+            self.enqueue_contact(&contact.instance_id, &contact.id, queue_id)
+                .await?;
+        }
         if let Stored::Lost = self
             .store_flow(&contact.id, &state, token, Vec::new())
             .await?

@@ -13,15 +13,19 @@ pub mod connect;
 pub mod error;
 mod flow_logs;
 pub mod flows;
+pub mod guides;
 mod holders;
 mod lambda;
 mod layers;
 mod metrics;
 pub mod participant;
+mod queue_metrics;
 pub mod routes;
+pub mod routing;
 pub mod sigv4;
 pub mod state;
 pub mod timers;
+pub mod workspace;
 pub mod ws;
 
 use liaison_core::Clock;
@@ -42,7 +46,9 @@ pub async fn start(
     let (timers, commands) = timers::Timers::channel();
     let bus = Arc::new(bus::Bus::default());
     let node = uuid::Uuid::new_v4().to_string();
-    let announcer = bus::cluster::start(store.clone(), bus.clone(), node).await?;
+    let (routing, routing_events) = routing::RoutingInbox::channel();
+    let announcer =
+        bus::cluster::start(store.clone(), bus.clone(), node.clone(), routing.clone()).await?;
     let single_writer = announcer.is_none();
     let state = AppState::new(Shared {
         store,
@@ -57,11 +63,14 @@ pub async fn start(
         removals: tokio::sync::broadcast::channel(1024).0,
         http: reqwest::Client::new(),
         flow_drives: tokio::sync::Semaphore::new(flows::CONCURRENT_DRIVES),
+        node,
+        routing,
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);
     }
     tokio::spawn(timers::run(state.clone(), commands));
+    tokio::spawn(routing::run(state.clone(), routing_events));
     Ok(state)
 }
 

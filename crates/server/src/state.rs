@@ -40,6 +40,8 @@ pub struct ServerConfig {
     /// Write every flow block to the flow logs, not only those of flows that turned logging on
     /// with `UpdateFlowLoggingBehavior`.
     pub log_every_flow_block: bool,
+    /// How long an agent has to accept an offered chat, in timer seconds.
+    pub offer_seconds: i64,
 }
 
 impl ServerConfig {
@@ -55,6 +57,7 @@ impl ServerConfig {
             functions: Default::default(),
             max_pending_flow_runs: 4_096,
             log_every_flow_block: false,
+            offer_seconds: crate::routing::OFFER_SECONDS,
         }
     }
 
@@ -92,6 +95,10 @@ pub struct Shared {
     /// Flow runs this node drives at once: more would only queue for the store's connections,
     /// and a burst of chats should finish its flows in order rather than all slowly.
     pub flow_drives: tokio::sync::Semaphore,
+    /// This node's name among the nodes sharing the store.
+    pub node: String,
+    /// Routing facts that changed go here, to the node that routes.
+    pub routing: crate::routing::RoutingInbox,
 }
 
 /// A participant removed from a chat by Liaison rather than by its own DisconnectParticipant.
@@ -151,6 +158,7 @@ impl AppState {
     pub async fn append(&self, append: Append) -> Result<Appended, StoreError> {
         let contact_id = append.contact_id.clone();
         let ends = append.end_contact_at.is_some();
+        let left = append.participant_left.as_ref().map(|(id, _)| id.clone());
         let changes_participants =
             ends || append.participant_left.is_some() || append.participant_connected.is_some();
         let started = std::time::Instant::now();
@@ -168,6 +176,17 @@ impl AppState {
             }
             if ends {
                 self.timers.forget(&contact_id);
+                let state = self.clone();
+                let contact_id = contact_id.clone();
+                tokio::spawn(async move { state.routing_contact_closed(&contact_id).await });
+            } else if let Some(participant_id) = left {
+                let state = self.clone();
+                let contact_id = contact_id.clone();
+                tokio::spawn(async move {
+                    state
+                        .routing_participant_left(&contact_id, &participant_id)
+                        .await
+                });
             }
         }
         Ok(outcome)
@@ -518,6 +537,15 @@ impl AppState {
             self.run_flow(contact_id, crate::flows::Trigger::AgentLeft);
         }
         for participant in removed {
+            if participant.role == ParticipantRole::Agent {
+                let state = self.clone();
+                let (contact_id, participant_id) = (contact_id.to_string(), participant.id.clone());
+                tokio::spawn(async move {
+                    state
+                        .routing_participant_left(&contact_id, &participant_id)
+                        .await
+                });
+            }
             tracing::info!(
                 contact_id,
                 participant_id = participant.id,

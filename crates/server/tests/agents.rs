@@ -1,14 +1,16 @@
-//! Agents in chats, over the real wire: an agent taking a chat (as routing will make it) joins
-//! as an AGENT participant, displaces a custom bot, restarts the chat timers for the new pair,
-//! talks through the Participant API, and its leaving (or auto-disconnect) hands the chat to the
-//! disconnect flow or ends it.
+//! Agents in chats, over the real wire: an agent signed in to the workspace is offered a queued
+//! chat, accepts it and joins as an AGENT participant, displaces a custom bot, restarts the chat
+//! timers for the new pair, talks through the Participant API, and its leaving (or
+//! auto-disconnect) hands the chat to the disconnect flow or ends it.
 
 mod common;
 
+use common::workspace::{Agent, Setup, setup_on};
 use common::{Chat, Socket, TestServer, next_item, open_socket};
-use liaison_server::agents::AgentJoined;
 use liaison_server::state::RemovalCause;
+use liaison_store::SqliteStore;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const JOINED: &str = "application/vnd.amazonaws.connect.event.participant.joined";
@@ -21,10 +23,15 @@ const ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
 /// One timer minute lasts 600 ms (a 2-minute timer fires after 1.2 s).
 const MINUTE_MS: i64 = 600;
 
-async fn server() -> (tempfile::TempDir, TestServer) {
+/// A server whose chat timers run fast while agents get ten seconds to accept an offer.
+async fn server() -> (tempfile::TempDir, Setup) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path(), MINUTE_MS).await;
-    (dir, server)
+    let store = SqliteStore::open(dir.path()).await.expect("open store");
+    let mut config = TestServer::config();
+    config.timer_minute_ms = MINUTE_MS;
+    config.offer_seconds = 1_000;
+    let server = TestServer::start_configured(Arc::new(store), config).await;
+    (dir, setup_on(server).await)
 }
 
 /// Reads items until one of `content_type` arrives, returning it and what came before.
@@ -61,19 +68,22 @@ fn minutes(role: &str, timer: &str, minutes: u32) -> Value {
     json!({"ParticipantRole": role, "TimerType": timer, "TimerValue": {"ParticipantTimerDurationInMinutes": minutes}})
 }
 
-/// The agent takes the chat and connects through the Participant API; returns its connection
-/// token.
-async fn take_chat(server: &TestServer, chat: &Chat, name: &str) -> (AgentJoined, String) {
-    let joined = server
-        .state
-        .join_agent(&chat.contact_id, name)
-        .await
-        .unwrap()
-        .expect("the chat is open");
-    let (status, _, connection) = server
+/// Ana Agent, signed in to the workspace and Available on the Basic Routing Profile.
+async fn ana(s: &Setup) -> Agent {
+    let profile = s.basic_profile().await;
+    s.agent("ana", "Ana", &profile).await
+}
+
+/// The agent is offered the queued chat, accepts it and connects through the Participant API.
+/// Returns the agent's participant id and connection token.
+async fn take_chat(s: &Setup, agent: &Agent, chat: &Chat) -> (String, String) {
+    s.offered(agent, chat).await;
+    let (participant_id, participant_token) = s.accept(agent, chat).await;
+    let (status, _, connection) = s
+        .server
         .participant(
             "/participant/connection",
-            &joined.participant_token,
+            &participant_token,
             json!({"Type": ["CONNECTION_CREDENTIALS"]}),
         )
         .await;
@@ -82,7 +92,7 @@ async fn take_chat(server: &TestServer, chat: &Chat, name: &str) -> (AgentJoined
         .as_str()
         .unwrap()
         .to_string();
-    (joined, token)
+    (participant_id, token)
 }
 
 async fn send_text(server: &TestServer, token: &str, text: &str) {
@@ -97,7 +107,8 @@ async fn send_text(server: &TestServer, token: &str, text: &str) {
 }
 
 /// A flow that sets `CustomerRemaining` to a disconnect flow (which asks, waits for the
-/// customer, says goodbye and ends the chat), says an agent is coming, then waits.
+/// customer, says goodbye and ends the chat), says an agent is coming, then queues the chat on
+/// BasicQueue.
 async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> String {
     let create = |name: &str, content: Value| {
         let body = json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content.to_string()});
@@ -110,6 +121,14 @@ async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> Strin
         }
     };
     let on_error = |next: &str| json!([{"NextAction": next, "ErrorType": "NoMatchingError"}]);
+    let basic_queue = server
+        .summary_named(
+            &format!("/queues-summary/{instance}"),
+            "QueueSummaryList",
+            "BasicQueue",
+        )
+        .await["Id"]
+        .clone();
     let disconnect_flow = create(
         "After the agent",
         json!({"Version": "2019-10-30", "StartAction": "ask", "Actions": [
@@ -124,15 +143,17 @@ async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> Strin
     )
     .await;
     create(
-        "Hooks then waits",
+        "Hooks then queues",
         json!({"Version": "2019-10-30", "StartAction": "hooks", "Actions": [
             {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
              "Parameters": {"EventHooks": {"CustomerRemaining": disconnect_flow}},
              "Transitions": {"NextAction": "queued", "Errors": on_error("queued")}},
             {"Identifier": "queued", "Type": "MessageParticipant", "Parameters": {"Text": "An agent will be with you"},
-             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}},
-            {"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeLimitSeconds": "604800"},
-             "Transitions": {"NextAction": "wait", "Errors": on_error("wait")}}
+             "Transitions": {"NextAction": "set-queue", "Errors": on_error("set-queue")}},
+            {"Identifier": "set-queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": basic_queue},
+             "Transitions": {"NextAction": "transfer", "Errors": on_error("transfer")}},
+            {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": on_error("transfer")}}
         ]}),
     )
     .await
@@ -160,17 +181,35 @@ async fn flow_has_said(server: &TestServer, chat: &Chat, text: &str) {
     panic!("the flow never said {text:?}");
 }
 
+/// A chat on the default flow, which queues it on BasicQueue.
+async fn start_queued(server: &TestServer) -> Chat {
+    let (instance, _) = server.instance_and_flow().await;
+    let default_flow = server
+        .summary_named(
+            &format!("/contact-flows-summary/{instance}"),
+            "ContactFlowSummaryList",
+            "Default chat flow",
+        )
+        .await["Id"]
+        .clone();
+    server
+        .start_chat(json!({"ContactFlowId": default_flow}))
+        .await
+}
+
 async fn start_on(server: &TestServer, flow: &str) -> Chat {
     server.start_chat(json!({"ContactFlowId": flow})).await
 }
 
 #[tokio::test]
 async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
-    let (_dir, server) = server().await;
+    let (_dir, s) = server().await;
+    let server = &s.server;
+    let agent_ana = ana(&s).await;
     let mut removals = server.state.removals.subscribe();
-    let chat = server.start_chat(json!({})).await;
+    let chat = start_queued(server).await;
     set_timers(
-        &server,
+        server,
         &chat,
         json!([minutes("CUSTOMER", "IDLE", 2), minutes("AGENT", "IDLE", 3)]),
     )
@@ -197,14 +236,14 @@ async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
     assert_eq!(status, 200);
     until(&mut customer, JOINED).await;
 
-    let (agent, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    let (agent, agent_token) = take_chat(&s, &agent_ana, &chat).await;
     let joined_at = Instant::now();
     let (left, _) = until(&mut customer, LEFT).await;
     assert_eq!(left["ParticipantId"], bot["ParticipantId"]);
     let (joined, _) = until(&mut customer, JOINED).await;
     assert_eq!(joined["ParticipantRole"], "AGENT");
     assert_eq!(joined["DisplayName"], "Ana Agent");
-    assert_eq!(joined["ParticipantId"], agent.participant.id.as_str());
+    assert_eq!(joined["ParticipantId"], agent.as_str());
     let removal = tokio::time::timeout(Duration::from_secs(1), removals.recv())
         .await
         .unwrap()
@@ -216,7 +255,7 @@ async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
     );
 
     // The agent talks through the Participant API like any participant.
-    send_text(&server, &agent_token, "Hello, I am Ana").await;
+    send_text(server, &agent_token, "Hello, I am Ana").await;
     let (said, _) = until(&mut customer, "text/plain").await;
     assert_eq!(said["Content"], "Hello, I am Ana");
     assert_eq!(said["ParticipantRole"], "AGENT");
@@ -228,39 +267,41 @@ async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
     assert!(joined_at.elapsed() >= Duration::from_millis(1_150));
     let (idle, _) = until(&mut customer, IDLE).await;
     assert_eq!(idle["ParticipantRole"], "AGENT");
-    assert_eq!(idle["ParticipantId"], agent.participant.id.as_str());
+    assert_eq!(idle["ParticipantId"], agent.as_str());
     assert!(joined_at.elapsed() >= Duration::from_millis(1_750));
 }
 
 #[tokio::test]
 async fn an_agent_leaving_ends_the_chat_unless_a_disconnect_flow_takes_it() {
-    let (_dir, server) = server().await;
-    let chat = server.start_chat(json!({})).await;
+    let (_dir, s) = server().await;
+    let server = &s.server;
+    let agent_ana = ana(&s).await;
+    let chat = start_queued(server).await;
     let mut customer = open_socket(&chat.websocket_url).await;
-    let (agent, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    let (agent, agent_token) = take_chat(&s, &agent_ana, &chat).await;
     until(&mut customer, JOINED).await;
     let (status, _, _) = server
         .participant("/participant/disconnect", &agent_token, json!({}))
         .await;
     assert_eq!(status, 200);
     let (left, _) = until(&mut customer, LEFT).await;
-    assert_eq!(left["ParticipantId"], agent.participant.id.as_str());
+    assert_eq!(left["ParticipantId"], agent.as_str());
     until(&mut customer, ENDED).await;
 
     // With a CustomerRemaining hook the chat goes on in the disconnect flow.
-    let flow = flow_with_disconnect_flow(&server, &chat.instance_id).await;
-    let chat = start_on(&server, &flow).await;
+    let flow = flow_with_disconnect_flow(server, &chat.instance_id).await;
+    let chat = start_on(server, &flow).await;
     let mut customer = open_socket(&chat.websocket_url).await;
     // Agents take chats the flow has queued: once it has set its hooks.
-    flow_has_said(&server, &chat, "An agent will be with you").await;
-    let (_, agent_token) = take_chat(&server, &chat, "Ana Agent").await;
+    flow_has_said(server, &chat, "An agent will be with you").await;
+    let (_, agent_token) = take_chat(&s, &agent_ana, &chat).await;
     until(&mut customer, JOINED).await;
     server
         .participant("/participant/disconnect", &agent_token, json!({}))
         .await;
     let (asked, _) = until(&mut customer, "text/plain").await;
     assert_eq!(asked["Content"], "The agent has left. Anything else?");
-    send_text(&server, &chat.connection_token, "No, thanks").await;
+    send_text(server, &chat.connection_token, "No, thanks").await;
     let (_, before) = until(&mut customer, ENDED).await;
     assert!(
         before.iter().any(|item| item["Content"] == "Goodbye"),
@@ -270,27 +311,29 @@ async fn an_agent_leaving_ends_the_chat_unless_a_disconnect_flow_takes_it() {
 
 #[tokio::test]
 async fn an_auto_disconnected_agent_hands_the_chat_to_the_disconnect_flow() {
-    let (_dir, server) = server().await;
+    let (_dir, s) = server().await;
+    let server = &s.server;
+    let agent_ana = ana(&s).await;
     let (_, _, instances) = server.connect("GET", "/instance", None).await;
     let instance = instances["InstanceSummaryList"][0]["Id"]
         .as_str()
         .unwrap()
         .to_string();
-    let flow = flow_with_disconnect_flow(&server, &instance).await;
-    let chat = start_on(&server, &flow).await;
+    let flow = flow_with_disconnect_flow(server, &instance).await;
+    let chat = start_on(server, &flow).await;
     set_timers(
-        &server,
+        server,
         &chat,
         json!([minutes("AGENT", "DISCONNECT_NONCUSTOMER", 2)]),
     )
     .await;
     let mut customer = open_socket(&chat.websocket_url).await;
-    flow_has_said(&server, &chat, "An agent will be with you").await;
-    let (agent, _) = take_chat(&server, &chat, "Ana Agent").await;
+    flow_has_said(server, &chat, "An agent will be with you").await;
+    let (agent, _) = take_chat(&s, &agent_ana, &chat).await;
     let (auto, _) = until(&mut customer, AUTO_DISCONNECTION).await;
     assert_eq!(auto["ParticipantRole"], "AGENT");
     let (left, _) = until(&mut customer, LEFT).await;
-    assert_eq!(left["ParticipantId"], agent.participant.id.as_str());
+    assert_eq!(left["ParticipantId"], agent.as_str());
     let (asked, _) = until(&mut customer, "text/plain").await;
     assert_eq!(asked["Content"], "The agent has left. Anything else?");
 }

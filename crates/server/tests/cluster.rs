@@ -4,28 +4,8 @@
 
 mod common;
 
-use common::{TestServer, next_item, open_socket};
-use liaison_store::{PostgresStore, Store};
+use common::{TestServer, next_item, open_socket, shared_stores};
 use serde_json::json;
-use std::sync::Arc;
-
-/// Stores of `count` nodes on one fresh schema, or `None` without a test database.
-async fn shared_stores(count: usize) -> Option<Vec<Arc<dyn Store>>> {
-    let Ok(url) = std::env::var("LIAISON_TEST_DATABASE_URL") else {
-        eprintln!("LIAISON_TEST_DATABASE_URL is not set; skipping the cluster test");
-        return None;
-    };
-    let schema = format!("cluster_{}", uuid::Uuid::new_v4().simple());
-    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
-    for _ in 0..count {
-        stores.push(Arc::new(
-            PostgresStore::connect(&url, Some(&schema))
-                .await
-                .expect("connect"),
-        ));
-    }
-    Some(stores)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_sent_through_one_node_reach_sockets_on_the_others_in_order() {

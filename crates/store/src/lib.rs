@@ -228,6 +228,89 @@ pub enum Hint {
     Resync,
 }
 
+/// A contact waiting in a queue for an agent: routing's durable record of it, from the flow's
+/// TransferContactToQueue until an agent accepts it or it leaves the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedContact {
+    pub contact_id: String,
+    pub instance_id: String,
+    pub queue_id: String,
+    /// When it entered the queue: its place among the queue's contacts.
+    pub enqueued_ms: i64,
+    /// Its open offer, if any: the user it is offered to and the offer's deadline.
+    pub offer: Option<(String, i64)>,
+    /// Users who rejected it since their status last changed, sorted.
+    pub rejected_by: Vec<String>,
+}
+
+/// How an offer closed without being accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferClosed {
+    /// Routing took it back (the agent left Available, or was removed).
+    Withdrawn,
+    /// The agent declined it: the contact is not offered to them again until their status
+    /// changes.
+    Rejected,
+    /// Its deadline passed: the agent is in the missed state until their status changes.
+    Missed,
+}
+
+/// Where a contact an agent took stands for that agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentContactState {
+    /// The agent is in the chat.
+    Connected,
+    /// The chat ended for the agent, who has not cleared after-contact work yet.
+    AfterContactWork,
+}
+
+/// A contact an agent accepted and has not cleared yet; it takes one of their chat slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentContact {
+    pub contact_id: String,
+    pub user_id: String,
+    pub instance_id: String,
+    /// The agent's `AGENT` participant in the chat.
+    pub participant_id: String,
+    /// The queue the contact was accepted from.
+    pub queue_id: String,
+    pub state: AgentContactState,
+    pub accepted_ms: i64,
+    /// When the chat ended for the agent (after-contact work began).
+    pub ended_ms: Option<i64>,
+    /// The flow that guides the agent's after-contact work: the contact's `DisconnectAgentUI`
+    /// hook when the agent took it.
+    pub after_contact_flow_id: Option<String>,
+    /// The after-contact-work guide running for the agent (a contact related to this one).
+    pub guide_contact_id: Option<String>,
+}
+
+/// What routing needs to know of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRouting {
+    pub user_id: String,
+    pub instance_id: String,
+    pub routing_profile_id: String,
+    /// The user's current status is of type `ROUTABLE`.
+    pub available: bool,
+    /// An offer to the user timed out since their status last changed.
+    pub missed: bool,
+    /// Contacts the user accepted and has not cleared (connected or in after-contact work).
+    pub open_contacts: u32,
+    /// When the user last became idle: their last status change or last cleared contact,
+    /// whichever is later (0 when neither happened).
+    pub idle_since_ms: i64,
+}
+
+/// A signed-in agent workspace: its bearer token's hash and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSession {
+    pub token_hash: String,
+    pub instance_id: String,
+    pub user_id: String,
+    pub expires_ms: i64,
+}
+
 /// Total size of an attribute map as Connect counts it: the UTF-8 bytes of keys and values.
 pub fn attributes_size(attributes: &BTreeMap<String, String>) -> usize {
     attributes.iter().map(|(k, v)| k.len() + v.len()).sum()
@@ -381,7 +464,8 @@ pub trait Store: Send + Sync + 'static {
         identity_info: &IdentityInfo,
         now_ms: i64,
     ) -> Result<bool>;
-    /// Puts the user in an agent status as of `since_ms`.
+    /// Puts the user in an agent status as of `since_ms`. A status change also ends the user's
+    /// missed state and lifts their rejections of queued contacts.
     async fn set_user_status(
         &self,
         instance_id: &str,
@@ -400,6 +484,89 @@ pub trait Store: Send + Sync + 'static {
         username: &str,
         password: &str,
     ) -> Result<Option<User>>;
+
+    /// Puts a contact in a queue as of `enqueued_ms`. A contact already queued moves to the new
+    /// queue at the new time, losing its open offer and its rejections.
+    async fn enqueue_contact(
+        &self,
+        instance_id: &str,
+        contact_id: &str,
+        queue_id: &str,
+        enqueued_ms: i64,
+    ) -> Result<()>;
+    /// Takes a contact out of its queue without an agent (the customer left, a flow moved it);
+    /// what was removed, if it was queued.
+    async fn dequeue_contact(&self, contact_id: &str) -> Result<Option<QueuedContact>>;
+    async fn queued_contact(&self, contact_id: &str) -> Result<Option<QueuedContact>>;
+    /// The instance's queued contacts, oldest first.
+    async fn queued_contacts(&self, instance_id: &str) -> Result<Vec<QueuedContact>>;
+    /// Contacts offered to a user and not answered yet, oldest offer first.
+    async fn offers_to(&self, user_id: &str) -> Result<Vec<QueuedContact>>;
+    /// Opens an offer of a queued contact to a user until `deadline_ms`; `false`, writing
+    /// nothing, when the contact is not queued or already has an open offer.
+    async fn open_offer(&self, contact_id: &str, user_id: &str, deadline_ms: i64) -> Result<bool>;
+    /// Closes the contact's open offer to `user_id` without a taker (see [`OfferClosed`]);
+    /// `false`, writing nothing, when there is no such open offer.
+    async fn close_offer(&self, contact_id: &str, user_id: &str, how: OfferClosed) -> Result<bool>;
+    /// The user accepts the contact's open offer: in one transaction the contact leaves its
+    /// queue and becomes the user's connected [`AgentContact`] with `participant_id` and the
+    /// flow that will guide their after-contact work, if any. `None`, writing nothing, when the
+    /// contact has no open offer to the user (already answered, withdrawn or timed out).
+    async fn take_offer(
+        &self,
+        contact_id: &str,
+        user_id: &str,
+        participant_id: &str,
+        after_contact_flow_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<AgentContact>>;
+    /// The user's contacts not cleared yet, oldest first.
+    async fn agent_contacts(&self, user_id: &str) -> Result<Vec<AgentContact>>;
+    /// The agents a contact has or had and has not cleared, oldest first.
+    async fn contact_agents(&self, contact_id: &str) -> Result<Vec<AgentContact>>;
+    /// The chat ended for the user: their connected contact goes to after-contact work as of
+    /// `now_ms`. `false` when it was not connected.
+    async fn end_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64)
+    -> Result<bool>;
+    /// Records the guide running for the user's contact in after-contact work; `false` when
+    /// the contact is not in after-contact work for them.
+    async fn set_agent_guide(
+        &self,
+        contact_id: &str,
+        user_id: &str,
+        guide_contact_id: &str,
+    ) -> Result<bool>;
+    /// One of a contact's stored timers (its flow run, its idle session).
+    async fn get_timer(&self, contact_id: &str, name: &str) -> Result<Option<Timer>>;
+    /// The user clears a contact (connected or in after-contact work): it no longer takes a
+    /// slot, and their idle time starts at `now_ms`. `false` when they had no such contact.
+    async fn clear_agent_contact(
+        &self,
+        contact_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Routing's view of one user.
+    async fn agent_routing(&self, instance_id: &str, user_id: &str)
+    -> Result<Option<AgentRouting>>;
+    /// Routing's view of every user of the instance, by user id.
+    async fn agents_routing(&self, instance_id: &str) -> Result<Vec<AgentRouting>>;
+
+    /// Holds the lease `name` for `holder` until `until_ms` if it is free, expired (at or
+    /// before `now_ms`) or already the holder's; `false` when another holder has it. One node of
+    /// a cluster does a job (routing) while it holds the job's lease.
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool>;
+
+    async fn create_agent_session(&self, session: &AgentSession) -> Result<()>;
+    /// The session with that token hash, if it has not expired by `now_ms`.
+    async fn agent_session(&self, token_hash: &str, now_ms: i64) -> Result<Option<AgentSession>>;
+    async fn delete_agent_session(&self, token_hash: &str) -> Result<()>;
 
     /// Lets the instance's flows invoke a function (idempotent).
     async fn associate_function(

@@ -6,7 +6,9 @@
 //! its three chat writes reach the database (`durable_create_chat`, `durable_append`,
 //! `durable_insert_tokens`): SQLite groups them into shared commits, PostgreSQL commits each.
 
-use crate::{Result, StoreError};
+use crate::{
+    AgentContact, AgentContactState, AgentRouting, AgentSession, QueuedContact, Result, StoreError,
+};
 use liaison_core::organisation::{
     AgentStatus, HoursOfOperation, Queue, RoutingProfile, RoutingProfileQueue, SecurityProfile,
     User, UserStatus,
@@ -19,7 +21,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 10] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "chat core",
@@ -66,6 +68,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 10] = [
         include_str!("../migrations/0020_contact_data.sql"),
     ),
     (21, "views", include_str!("../migrations/0021_views.sql")),
+    (
+        22,
+        "routing",
+        include_str!("../migrations/0022_routing.sql"),
+    ),
 ];
 
 /// The shared migrations and a backend's own, in version order, ready to run.
@@ -387,6 +394,109 @@ pub(crate) fn user_from(row: &impl Columns) -> Result<User> {
             }),
             _ => None,
         },
+    })
+}
+
+/// Queued contacts with the users who rejected them: one row per rejection (or one row with a
+/// NULL `rejected_by`), which [`queued_contacts_from`] folds. The filter and order follow; an
+/// order must keep each contact's rows together.
+pub(crate) const QUEUED_CONTACTS: &str = "SELECT q.contact_id, q.instance_id, q.queue_id, \
+    q.enqueued_ms, q.offered_to, q.offer_deadline_ms, r.user_id AS rejected_by \
+    FROM queued_contacts q LEFT JOIN routing_rejections r ON r.contact_id = q.contact_id";
+
+/// A queued contact without its rejections.
+pub(crate) fn queued_contact_from(row: &impl Columns) -> Result<QueuedContact> {
+    let offered_to: Option<String> = row.column("offered_to")?;
+    let deadline_ms: Option<i64> = row.column("offer_deadline_ms")?;
+    Ok(QueuedContact {
+        contact_id: row.column("contact_id")?,
+        instance_id: row.column("instance_id")?,
+        queue_id: row.column("queue_id")?,
+        enqueued_ms: row.column("enqueued_ms")?,
+        offer: offered_to.zip(deadline_ms),
+        rejected_by: Vec::new(),
+    })
+}
+
+/// The contacts of [`QUEUED_CONTACTS`] rows, in row order.
+pub(crate) fn queued_contacts_from<R: Columns>(rows: &[R]) -> Result<Vec<QueuedContact>> {
+    let mut queued: Vec<QueuedContact> = Vec::new();
+    for row in rows {
+        let contact_id: String = row.column("contact_id")?;
+        if queued
+            .last()
+            .is_none_or(|last| last.contact_id != contact_id)
+        {
+            queued.push(queued_contact_from(row)?);
+        }
+        if let (Some(last), Some(user_id)) = (
+            queued.last_mut(),
+            row.column::<Option<String>>("rejected_by")?,
+        ) {
+            last.rejected_by.push(user_id);
+        }
+    }
+    // Sorted here, not in SQL, where PostgreSQL would follow the database's collation.
+    for contact in &mut queued {
+        contact.rejected_by.sort();
+    }
+    Ok(queued)
+}
+
+pub(crate) const AGENT_CONTACT_COLUMNS: &str = "contact_id, user_id, instance_id, participant_id, \
+    queue_id, state, accepted_ms, ended_ms, after_contact_flow_id, guide_contact_id";
+
+pub(crate) fn agent_contact_from(row: &impl Columns) -> Result<AgentContact> {
+    let state: String = row.column("state")?;
+    Ok(AgentContact {
+        contact_id: row.column("contact_id")?,
+        user_id: row.column("user_id")?,
+        instance_id: row.column("instance_id")?,
+        participant_id: row.column("participant_id")?,
+        queue_id: row.column("queue_id")?,
+        state: match state.as_str() {
+            "CONNECTED" => AgentContactState::Connected,
+            "AFTER_CONTACT_WORK" => AgentContactState::AfterContactWork,
+            _ => return Err(corrupt("agent contact state")),
+        },
+        accepted_ms: row.column("accepted_ms")?,
+        ended_ms: row.column("ended_ms")?,
+        after_contact_flow_id: row.column("after_contact_flow_id")?,
+        guide_contact_id: row.column("guide_contact_id")?,
+    })
+}
+
+/// Routing's view of users; the filter and order follow.
+pub(crate) const AGENT_ROUTING: &str = "SELECT u.id, u.instance_id, u.routing_profile_id, \
+    u.status_since_ms, u.missed_ms, s.status_type, \
+    (SELECT COUNT(*) FROM agent_contacts a WHERE a.user_id = u.id \
+        AND a.state IN ('CONNECTED', 'AFTER_CONTACT_WORK')) AS open_contacts, \
+    (SELECT MAX(a.cleared_ms) FROM agent_contacts a WHERE a.user_id = u.id) AS last_cleared_ms \
+    FROM users u LEFT JOIN agent_statuses s ON s.id = u.agent_status_id";
+
+pub(crate) fn agent_routing_from(row: &impl Columns) -> Result<AgentRouting> {
+    let status_type: Option<String> = row.column("status_type")?;
+    let missed_ms: Option<i64> = row.column("missed_ms")?;
+    let open_contacts: i64 = row.column("open_contacts")?;
+    let status_since_ms: Option<i64> = row.column("status_since_ms")?;
+    let last_cleared_ms: Option<i64> = row.column("last_cleared_ms")?;
+    Ok(AgentRouting {
+        user_id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        routing_profile_id: row.column("routing_profile_id")?,
+        available: status_type.as_deref() == Some("ROUTABLE"),
+        missed: missed_ms.is_some(),
+        open_contacts: u32::try_from(open_contacts).map_err(|_| corrupt("open contacts"))?,
+        idle_since_ms: status_since_ms.max(last_cleared_ms).unwrap_or(0),
+    })
+}
+
+pub(crate) fn agent_session_from(row: &impl Columns) -> Result<AgentSession> {
+    Ok(AgentSession {
+        token_hash: row.column("token_hash")?,
+        instance_id: row.column("instance_id")?,
+        user_id: row.column("user_id")?,
+        expires_ms: row.column("expires_ms")?,
     })
 }
 
@@ -1214,27 +1324,50 @@ macro_rules! chat_store {
                 agent_status_id: &str,
                 since_ms: i64,
             ) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
                 let changed = sqlx::query(
-                    "UPDATE users SET agent_status_id = $1, status_since_ms = $2 WHERE instance_id = $3 AND id = $4",
+                    "UPDATE users SET agent_status_id = $1, status_since_ms = $2, missed_ms = NULL \
+                     WHERE instance_id = $3 AND id = $4",
                 )
                 .bind(agent_status_id)
                 .bind(since_ms)
                 .bind(instance_id)
                 .bind(user_id)
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                Ok(changed == 1)
+                if changed == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM routing_rejections WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn delete_user(&self, instance_id: &str, user_id: &str) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                // The user's row first, as in set_user_status, so the two cannot deadlock over
+                // the user's rejections.
                 let deleted = sqlx::query("DELETE FROM users WHERE instance_id = $1 AND id = $2")
                     .bind(instance_id)
                     .bind(user_id)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                Ok(deleted == 1)
+                if deleted == 0 {
+                    return Ok(false);
+                }
+                for statement in [
+                    "DELETE FROM agent_sessions WHERE user_id = $1",
+                    "DELETE FROM routing_rejections WHERE user_id = $1",
+                ] {
+                    sqlx::query(statement).bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn verify_user_password(
@@ -1266,6 +1399,367 @@ macro_rules! chat_store {
                 .await
                 .map_err(|e| $crate::StoreError(format!("the password check did not finish: {e}")))?;
                 Ok(user.filter(|_| matches))
+            }
+
+            async fn enqueue_contact(
+                &self,
+                instance_id: &str,
+                contact_id: &str,
+                queue_id: &str,
+                enqueued_ms: i64,
+            ) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query(
+                    "INSERT INTO queued_contacts (contact_id, instance_id, queue_id, enqueued_ms, offered_to, offer_deadline_ms) \
+                     VALUES ($1, $2, $3, $4, NULL, NULL) ON CONFLICT (contact_id) DO UPDATE SET \
+                     instance_id = excluded.instance_id, queue_id = excluded.queue_id, enqueued_ms = excluded.enqueued_ms, \
+                     offered_to = NULL, offer_deadline_ms = NULL",
+                )
+                .bind(contact_id)
+                .bind(instance_id)
+                .bind(queue_id)
+                .bind(enqueued_ms)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM routing_rejections WHERE contact_id = $1")
+                    .bind(contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn dequeue_contact(&self, contact_id: &str) -> Result<Option<$crate::QueuedContact>> {
+                let mut tx = self.writer.begin().await?;
+                let Some(row) = sqlx::query(
+                    "DELETE FROM queued_contacts WHERE contact_id = $1 \
+                     RETURNING contact_id, instance_id, queue_id, enqueued_ms, offered_to, offer_deadline_ms",
+                )
+                .bind(contact_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let mut removed = $crate::sql::queued_contact_from(&row)?;
+                for row in sqlx::query("DELETE FROM routing_rejections WHERE contact_id = $1 RETURNING user_id")
+                    .bind(contact_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    removed.rejected_by.push(sqlx::Row::try_get(&row, "user_id")?);
+                }
+                removed.rejected_by.sort();
+                tx.commit().await?;
+                Ok(Some(removed))
+            }
+
+            async fn queued_contact(&self, contact_id: &str) -> Result<Option<$crate::QueuedContact>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE q.contact_id = $1",
+                    $crate::sql::QUEUED_CONTACTS
+                )))
+                .bind(contact_id)
+                .fetch_all(&self.reader)
+                .await?;
+                Ok($crate::sql::queued_contacts_from(&rows)?.pop())
+            }
+
+            async fn queued_contacts(&self, instance_id: &str) -> Result<Vec<$crate::QueuedContact>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE q.instance_id = $1 ORDER BY q.enqueued_ms, q.contact_id",
+                    $crate::sql::QUEUED_CONTACTS
+                )))
+                .bind(instance_id)
+                .fetch_all(&self.reader)
+                .await?;
+                $crate::sql::queued_contacts_from(&rows)
+            }
+
+            async fn offers_to(&self, user_id: &str) -> Result<Vec<$crate::QueuedContact>> {
+                // Every offer lasts as long, so the earliest deadline is the oldest offer.
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE q.offered_to = $1 ORDER BY q.offer_deadline_ms, q.contact_id",
+                    $crate::sql::QUEUED_CONTACTS
+                )))
+                .bind(user_id)
+                .fetch_all(&self.reader)
+                .await?;
+                $crate::sql::queued_contacts_from(&rows)
+            }
+
+            async fn open_offer(&self, contact_id: &str, user_id: &str, deadline_ms: i64) -> Result<bool> {
+                let opened = sqlx::query(
+                    "UPDATE queued_contacts SET offered_to = $1, offer_deadline_ms = $2 \
+                     WHERE contact_id = $3 AND offered_to IS NULL",
+                )
+                .bind(user_id)
+                .bind(deadline_ms)
+                .bind(contact_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(opened == 1)
+            }
+
+            async fn close_offer(
+                &self,
+                contact_id: &str,
+                user_id: &str,
+                how: $crate::OfferClosed,
+            ) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                // A write first: it locks the queued contact, so of a timeout and an acceptance
+                // racing on two nodes, one finds the offer and the other does not.
+                let Some(row) = sqlx::query(
+                    "UPDATE queued_contacts SET offered_to = offered_to \
+                     WHERE contact_id = $1 AND offered_to = $2 RETURNING offer_deadline_ms",
+                )
+                .bind(contact_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(false);
+                };
+                let deadline_ms: i64 = sqlx::Row::try_get(&row, "offer_deadline_ms")?;
+                sqlx::query(
+                    "UPDATE queued_contacts SET offered_to = NULL, offer_deadline_ms = NULL WHERE contact_id = $1",
+                )
+                .bind(contact_id)
+                .execute(&mut *tx)
+                .await?;
+                match how {
+                    $crate::OfferClosed::Withdrawn => {}
+                    $crate::OfferClosed::Rejected => {
+                        sqlx::query(
+                            "INSERT INTO routing_rejections (contact_id, user_id) VALUES ($1, $2) \
+                             ON CONFLICT (contact_id, user_id) DO NOTHING",
+                        )
+                        .bind(contact_id)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    $crate::OfferClosed::Missed => {
+                        sqlx::query("UPDATE users SET missed_ms = $1 WHERE id = $2")
+                            .bind(deadline_ms)
+                            .bind(user_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn take_offer(
+                &self,
+                contact_id: &str,
+                user_id: &str,
+                participant_id: &str,
+                after_contact_flow_id: Option<&str>,
+                now_ms: i64,
+            ) -> Result<Option<$crate::AgentContact>> {
+                let mut tx = self.writer.begin().await?;
+                // Whatever its deadline: the router decides timeouts, through close_offer.
+                let Some(row) = sqlx::query(
+                    "DELETE FROM queued_contacts WHERE contact_id = $1 AND offered_to = $2 \
+                     RETURNING instance_id, queue_id",
+                )
+                .bind(contact_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let instance_id: String = sqlx::Row::try_get(&row, "instance_id")?;
+                let queue_id: String = sqlx::Row::try_get(&row, "queue_id")?;
+                sqlx::query("DELETE FROM routing_rejections WHERE contact_id = $1")
+                    .bind(contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                // An agent who had the contact before takes it afresh; the time they cleared it
+                // stays, for their idle time.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO agent_contacts (contact_id, user_id, instance_id, participant_id, queue_id, \
+                     state, accepted_ms, ended_ms, cleared_ms, after_contact_flow_id) \
+                     VALUES ($1, $2, $3, $4, $5, 'CONNECTED', $6, NULL, NULL, $7) \
+                     ON CONFLICT (contact_id, user_id) DO UPDATE SET instance_id = excluded.instance_id, \
+                     participant_id = excluded.participant_id, queue_id = excluded.queue_id, \
+                     state = excluded.state, accepted_ms = excluded.accepted_ms, ended_ms = NULL, \
+                     after_contact_flow_id = excluded.after_contact_flow_id, guide_contact_id = NULL \
+                     RETURNING {}",
+                    $crate::sql::AGENT_CONTACT_COLUMNS
+                )))
+                .bind(contact_id)
+                .bind(user_id)
+                .bind(&instance_id)
+                .bind(participant_id)
+                .bind(&queue_id)
+                .bind(now_ms)
+                .bind(after_contact_flow_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let taken = $crate::sql::agent_contact_from(&row)?;
+                tx.commit().await?;
+                Ok(Some(taken))
+            }
+
+            async fn agent_contacts(&self, user_id: &str) -> Result<Vec<$crate::AgentContact>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM agent_contacts WHERE user_id = $1 \
+                     AND state IN ('CONNECTED', 'AFTER_CONTACT_WORK') ORDER BY accepted_ms, contact_id",
+                    $crate::sql::AGENT_CONTACT_COLUMNS
+                )))
+                .bind(user_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::agent_contact_from).collect()
+            }
+
+            async fn contact_agents(&self, contact_id: &str) -> Result<Vec<$crate::AgentContact>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM agent_contacts WHERE contact_id = $1 \
+                     AND state IN ('CONNECTED', 'AFTER_CONTACT_WORK') ORDER BY accepted_ms, user_id",
+                    $crate::sql::AGENT_CONTACT_COLUMNS
+                )))
+                .bind(contact_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::agent_contact_from).collect()
+            }
+
+            async fn end_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
+                let ended = sqlx::query(
+                    "UPDATE agent_contacts SET state = 'AFTER_CONTACT_WORK', ended_ms = $1 \
+                     WHERE contact_id = $2 AND user_id = $3 AND state = 'CONNECTED'",
+                )
+                .bind(now_ms)
+                .bind(contact_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(ended == 1)
+            }
+
+            async fn set_agent_guide(
+                &self,
+                contact_id: &str,
+                user_id: &str,
+                guide_contact_id: &str,
+            ) -> Result<bool> {
+                let set = sqlx::query(
+                    "UPDATE agent_contacts SET guide_contact_id = $1 \
+                     WHERE contact_id = $2 AND user_id = $3 AND state = 'AFTER_CONTACT_WORK'",
+                )
+                .bind(guide_contact_id)
+                .bind(contact_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(set == 1)
+            }
+
+            async fn get_timer(&self, contact_id: &str, name: &str) -> Result<Option<$crate::Timer>> {
+                let row = sqlx::query(
+                    "SELECT name, due_ms, data, wants_messages FROM timers WHERE contact_id = $1 AND name = $2",
+                )
+                .bind(contact_id)
+                .bind(name)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map($crate::sql::timer_from).transpose()
+            }
+
+            async fn clear_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
+                let cleared = sqlx::query(
+                    "UPDATE agent_contacts SET state = 'CLEARED', cleared_ms = $1 \
+                     WHERE contact_id = $2 AND user_id = $3 AND state IN ('CONNECTED', 'AFTER_CONTACT_WORK')",
+                )
+                .bind(now_ms)
+                .bind(contact_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(cleared == 1)
+            }
+
+            async fn agent_routing(&self, instance_id: &str, user_id: &str) -> Result<Option<$crate::AgentRouting>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE u.instance_id = $1 AND u.id = $2",
+                    $crate::sql::AGENT_ROUTING
+                )))
+                .bind(instance_id)
+                .bind(user_id)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map($crate::sql::agent_routing_from).transpose()
+            }
+
+            async fn agents_routing(&self, instance_id: &str) -> Result<Vec<$crate::AgentRouting>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE u.instance_id = $1 ORDER BY u.id",
+                    $crate::sql::AGENT_ROUTING
+                )))
+                .bind(instance_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::agent_routing_from).collect()
+            }
+
+            async fn claim_lease(&self, name: &str, holder: &str, now_ms: i64, until_ms: i64) -> Result<bool> {
+                // One statement: of nodes claiming at once, the database lets one in.
+                let claimed = sqlx::query(
+                    "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+                     WHERE leases.holder = excluded.holder OR leases.until_ms <= $4",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(until_ms)
+                .bind(now_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(claimed == 1)
+            }
+
+            async fn create_agent_session(&self, session: &$crate::AgentSession) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO agent_sessions (token_hash, instance_id, user_id, expires_ms) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&session.token_hash)
+                .bind(&session.instance_id)
+                .bind(&session.user_id)
+                .bind(session.expires_ms)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn agent_session(&self, token_hash: &str, now_ms: i64) -> Result<Option<$crate::AgentSession>> {
+                let row = sqlx::query(
+                    "SELECT token_hash, instance_id, user_id, expires_ms FROM agent_sessions \
+                     WHERE token_hash = $1 AND expires_ms > $2",
+                )
+                .bind(token_hash)
+                .bind(now_ms)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map($crate::sql::agent_session_from).transpose()
+            }
+
+            async fn delete_agent_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
             }
 
             async fn associate_function(&self, instance_id: &str, function_arn: &str, now_ms: i64) -> Result<()> {

@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 #[path = "conformance/organisation.rs"]
 mod organisation;
+#[path = "conformance/routing.rs"]
+mod routing;
 
 /// Runs every check against `store`.
 async fn suite(store: Arc<dyn Store>) {
@@ -63,6 +65,7 @@ async fn suite(store: Arc<dyn Store>) {
     concurrent_timer_updates_see_each_other(&store).await;
     due_timers_are_claimed_once_until_their_lease_ends(s).await;
     organisation::checks(&store).await;
+    routing::checks(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -2214,6 +2217,11 @@ async fn create_chat_writes_its_timers(store: &dyn Store) {
             .unwrap()
             .watches_messages
     );
+    assert_eq!(
+        store.get_timer(id, "flow").await.unwrap(),
+        Some(chat.timers[0].clone())
+    );
+    assert_eq!(store.get_timer(id, "no-such-timer").await.unwrap(), None);
     // Due at once: a sweep claims it, and the next update reads it as written.
     let claimed = store
         .claim_due_timers(T0, T0 + 10_000, 10_000)

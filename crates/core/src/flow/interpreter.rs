@@ -10,6 +10,7 @@
 //! - success without a result → `NextAction`; no `NextAction` ends the flow.
 
 use super::document::{Action, Condition, FlowDocument};
+use super::metrics::{METRIC_TYPES, QueueMetrics};
 use super::scope::{Scope, Surroundings};
 use super::state::{FlowState, WaitEvent, Waiting};
 use super::{Support, support};
@@ -56,6 +57,11 @@ pub enum Effect {
     /// Check hours of operation (by id or ARN; `None`: the working queue's) at this moment;
     /// settle with `Outcome::Result("True" | "False")`.
     CheckHours { hours: Option<String> },
+    /// Read a queue's current metrics (by id or ARN) for CheckMetricData or GetMetricData;
+    /// settle with [`Outcome::Metrics`], or `Failed("NoMatchingError")` when the instance has
+    /// no such queue. The interpreter has already chosen the queue: the block's `QueueId`, else
+    /// the working queue.
+    QueueMetrics { queue: String },
 }
 
 /// An `InvokeLambdaFunction` call, parameters resolved.
@@ -99,6 +105,8 @@ pub enum Outcome {
     Failed(String),
     /// A Lambda's result, for `$.External`.
     Lambda(Value),
+    /// A queue's metrics: CheckMetricData's result, or GetMetricData's `$.Metrics`.
+    Metrics(QueueMetrics),
     /// The agent's answer to a ShowView.
     View {
         action: String,
@@ -156,7 +164,6 @@ enum Change {
     FlowAttributes(BTreeMap<String, String>),
     Queue(String),
     Hooks(BTreeMap<String, String>),
-    Metrics(Value),
 }
 
 impl Interpreter<'_> {
@@ -221,7 +228,6 @@ impl Interpreter<'_> {
                         Change::FlowAttributes(values) => state.flow_attributes.extend(values),
                         Change::Queue(queue) => state.queue = Some(queue),
                         Change::Hooks(hooks) => state.hooks.extend(hooks),
-                        Change::Metrics(metrics) => state.metrics = metrics,
                     }
                     outcome
                 }
@@ -283,6 +289,15 @@ impl Interpreter<'_> {
                 Ok(Some(value))
             }
             (_, Outcome::Result(value)) => Ok(Some(value)),
+            ("CheckMetricData", Outcome::Metrics(metrics)) => action
+                .text("MetricType")
+                .and_then(|metric_type| metrics.metric(&metric_type))
+                .map(|value| Some(value.to_string()))
+                .ok_or_else(|| "NoMatchingError".to_string()),
+            (_, Outcome::Metrics(metrics)) => {
+                state.metrics = metrics.flow_value();
+                Ok(None)
+            }
             ("Wait", Outcome::TimedOut) => Ok(Some("WaitCompleted".to_string())),
             ("Wait", Outcome::Event(event)) => Ok(Some(event_name(event).to_string())),
             ("GetParticipantInput", Outcome::TimedOut) => Err("InputTimeLimitExceeded".into()),
@@ -420,8 +435,16 @@ impl Interpreter<'_> {
             "CheckHoursOfOperation" => effect(Effect::CheckHours {
                 hours: text("HoursOfOperationId"),
             }),
-            // No agent is staffed and no chat waits in a queue until agents exist.
-            "CheckMetricData" => result("0".into()),
+            // The metric type is static (Connect takes no reference there).
+            "CheckMetricData" => {
+                let known = action
+                    .text("MetricType")
+                    .is_some_and(|metric_type| METRIC_TYPES.contains(&metric_type.as_str()));
+                match metrics_queue(action, scope) {
+                    Some(queue) if known => effect(Effect::QueueMetrics { queue }),
+                    _ => fail(),
+                }
+            }
             "UpdateContactAttributes" => {
                 let Some(attributes) = action
                     .parameters
@@ -564,18 +587,11 @@ impl Interpreter<'_> {
                     .unwrap_or_default();
                 Local::Apply(Change::Hooks(hooks), Outcome::Done)
             }
-            "GetMetricData" => Local::Apply(
-                Change::Metrics(json!({
-                    "Queue": {"Size": "0", "OldestContactAge": "0", "EstimatedWaitTime": "0"},
-                    "Agents": {
-                        "Online": {"Count": "0"}, "Available": {"Count": "0"},
-                        "Staffed": {"Count": "0"}, "AfterContactWork": {"Count": "0"},
-                        "Busy": {"Count": "0"}, "Missed": {"Count": "0"},
-                        "NonProductive": {"Count": "0"}
-                    },
-                })),
-                Outcome::Done,
-            ),
+            // `QueueChannel` changes nothing: every Liaison contact is a chat.
+            "GetMetricData" => match metrics_queue(action, scope) {
+                Some(queue) => effect(Effect::QueueMetrics { queue }),
+                None => fail(),
+            },
             // Flow modules are separate resources Liaison does not store yet.
             "InvokeFlowModule" => match text("FlowModuleId") {
                 Some(module) => effect(Effect::InvokeModule { module }),
@@ -623,6 +639,20 @@ impl Interpreter<'_> {
             until_ms: limit.map(|seconds| now_ms + self.seconds_ms(seconds)),
             events,
         });
+    }
+}
+
+/// The queue a metric block (CheckMetricData, GetMetricData) reads: its `QueueId` (an id or
+/// ARN, references allowed), else the run's working queue. `None`, and the block takes its
+/// error branch, when there is none to read: no working queue, or a `QueueId` reference that
+/// resolves to nothing. Agent queues are not supported: a block that names an `AgentId`
+/// instead of a queue takes its error branch too.
+fn metrics_queue(action: &Action, scope: &Scope) -> Option<String> {
+    let given = |name: &str| action.text(name).filter(|text| !text.trim().is_empty());
+    match given("QueueId") {
+        Some(queue) => Some(scope.interpolate(&queue)).filter(|queue| !queue.trim().is_empty()),
+        None if given("AgentId").is_some() => None,
+        None => scope.run.queue.clone().filter(|queue| !queue.is_empty()),
     }
 }
 
@@ -1130,6 +1160,248 @@ mod tests {
         assert!(driver.state.logging);
         assert_eq!(driver.state.hooks["CustomerRemaining"], "flow-9");
         assert_eq!(driver.messages(), vec!["Hi Ana"]);
+    }
+
+    fn metrics(available: u64, waiting: u64, oldest: i64) -> QueueMetrics {
+        QueueMetrics {
+            name: "Sales".into(),
+            arn: "arn:aws:connect:us-east-1:1:instance/i/queue/q-1".into(),
+            contacts_in_queue: waiting,
+            oldest_contact_age_seconds: oldest,
+            estimated_wait_seconds: 0,
+            agents: crate::flow::AgentCounts {
+                online: available + 1,
+                available,
+                staffed: available + 1,
+                after_contact_work: 1,
+                busy: 0,
+                missed: 0,
+                non_productive: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn check_metric_data_reads_the_working_queue_and_branches_on_the_metric() {
+        let flow = |metric: &str, operand: &str| {
+            document(json!([
+                {"Identifier": "start", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": "q-1"},
+                 "Transitions": {"NextAction": "check", "Errors": errors("error")}},
+                {"Identifier": "check", "Type": "CheckMetricData", "Parameters": {"MetricType": metric},
+                 "Transitions": {"NextAction": "error", "Conditions": [
+                    {"NextAction": "more", "Condition": {"Operator": "NumberGreaterThan", "Operands": [operand]}}],
+                  "Errors": [{"NextAction": "less", "ErrorType": "NoMatchingCondition"},
+                             {"NextAction": "error", "ErrorType": "NoMatchingError"}]}},
+                {"Identifier": "more", "Type": "MessageParticipant", "Parameters": {"Text": "more"}, "Transitions": {}},
+                {"Identifier": "less", "Type": "MessageParticipant", "Parameters": {"Text": "less"}, "Transitions": {}},
+                {"Identifier": "error", "Type": "MessageParticipant", "Parameters": {"Text": "error"}, "Transitions": {}}
+            ]))
+        };
+        for (metric, operand, answer, expected, result) in [
+            (
+                "NumberOfAgentsAvailable",
+                "0",
+                metrics(2, 0, 0),
+                "more",
+                "2",
+            ),
+            (
+                "NumberOfAgentsAvailable",
+                "0",
+                metrics(0, 3, 40),
+                "less",
+                "0",
+            ),
+            ("NumberOfAgentsOnline", "0", metrics(0, 3, 40), "more", "1"),
+            ("NumberOfAgentsStaffed", "1", metrics(0, 3, 40), "less", "1"),
+            (
+                "NumberOfContactsInQueue",
+                "2",
+                metrics(0, 3, 40),
+                "more",
+                "3",
+            ),
+            (
+                "OldestContactInQueueAgeSeconds",
+                "60",
+                metrics(0, 3, 40),
+                "less",
+                "40",
+            ),
+            (
+                "OldestContactInQueueAgeSeconds",
+                "60",
+                metrics(0, 3, 75),
+                "more",
+                "75",
+            ),
+        ] {
+            let doc = flow(metric, operand);
+            let mut driver = Driver::new(&doc);
+            driver.run(|effect| match effect {
+                Effect::QueueMetrics { .. } => Outcome::Metrics(answer.clone()),
+                _ => Outcome::Done,
+            });
+            assert_eq!(
+                driver.effects[0],
+                Effect::QueueMetrics {
+                    queue: "q-1".into()
+                }
+            );
+            assert_eq!(driver.messages(), vec![expected], "{metric} > {operand}");
+            assert_eq!(driver.trace[1].results, result, "{metric}");
+            // CheckMetricData leaves `$.Metrics` alone.
+            assert_eq!(driver.state.metrics, Value::Null);
+        }
+        // The caller found no such queue.
+        let doc = flow("NumberOfContactsInQueue", "0");
+        let mut driver = Driver::new(&doc);
+        driver.run(|effect| match effect {
+            Effect::QueueMetrics { .. } => Outcome::Failed("NoMatchingError".into()),
+            _ => Outcome::Done,
+        });
+        assert_eq!(driver.messages(), vec!["error"]);
+        assert_eq!(driver.trace[1].results, "Error: NoMatchingError");
+    }
+
+    #[test]
+    fn metric_blocks_take_their_error_branch_without_a_queue_to_read() {
+        let check = |parameters: Value| {
+            document(json!([
+                {"Identifier": "start", "Type": "CheckMetricData", "Parameters": parameters,
+                 "Transitions": {"Conditions": [
+                    {"NextAction": "some", "Condition": {"Operator": "NumberGreaterThan", "Operands": ["0"]}}],
+                  "Errors": [{"NextAction": "none", "ErrorType": "NoMatchingCondition"},
+                             {"NextAction": "error", "ErrorType": "NoMatchingError"}]}},
+                {"Identifier": "some", "Type": "MessageParticipant", "Parameters": {"Text": "some"}, "Transitions": {}},
+                {"Identifier": "none", "Type": "MessageParticipant", "Parameters": {"Text": "none"}, "Transitions": {}},
+                {"Identifier": "error", "Type": "MessageParticipant", "Parameters": {"Text": "error"}, "Transitions": {}}
+            ]))
+        };
+        let answered = |effect: &Effect| match effect {
+            Effect::QueueMetrics { .. } => Outcome::Metrics(metrics(1, 1, 1)),
+            _ => Outcome::Done,
+        };
+        for (parameters, working, expected, asked) in [
+            // No QueueId and no working queue.
+            (
+                json!({"MetricType": "NumberOfAgentsAvailable"}),
+                None,
+                "error",
+                None,
+            ),
+            // The working queue, as the run holds it; an empty QueueId is no QueueId.
+            (
+                json!({"MetricType": "NumberOfAgentsAvailable", "QueueId": ""}),
+                Some("q-9"),
+                "some",
+                Some("q-9"),
+            ),
+            // A reference that names nothing does not fall back on the working queue.
+            (
+                json!({"MetricType": "NumberOfAgentsAvailable", "QueueId": "$.Attributes.missing"}),
+                Some("q-9"),
+                "error",
+                None,
+            ),
+            // Agent queues are not supported.
+            (
+                json!({"MetricType": "NumberOfAgentsAvailable", "AgentId": "agent-1"}),
+                Some("q-9"),
+                "error",
+                None,
+            ),
+            // A metric type Connect does not have.
+            (
+                json!({"MetricType": "NumberOfBananas", "QueueId": "q-2"}),
+                Some("q-9"),
+                "error",
+                None,
+            ),
+            // A QueueId reference, resolved; it wins over the working queue.
+            (
+                json!({"MetricType": "NumberOfAgentsAvailable", "QueueId": "queue-$.Attributes.tier"}),
+                Some("q-9"),
+                "some",
+                Some("queue-7"),
+            ),
+        ] {
+            let doc = check(parameters.clone());
+            let mut driver = Driver::new(&doc);
+            driver.state.queue = working.map(str::to_string);
+            driver.run(answered);
+            assert_eq!(driver.messages(), vec![expected], "{parameters}");
+            let queues: Vec<&str> = driver
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::QueueMetrics { queue } => Some(queue.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                queues,
+                asked.into_iter().collect::<Vec<_>>(),
+                "{parameters}"
+            );
+        }
+    }
+
+    #[test]
+    fn get_metric_data_loads_the_metrics_later_blocks_read() {
+        let doc = document(json!([
+            {"Identifier": "start", "Type": "GetMetricData", "Parameters": {"QueueId": "$.Attributes.tier", "QueueChannel": "Chat"},
+             "Transitions": {"NextAction": "say", "Errors": errors("error")}},
+            {"Identifier": "say", "Type": "MessageParticipant",
+             "Parameters": {"Text": "$.Metrics.Queue.Name: $.Metrics.Queue.Size waiting, $.Metrics.Agents.Available.Count of $.Metrics.Agents.Online.Count free"},
+             "Transitions": {"NextAction": "compare", "Errors": errors("error")}},
+            {"Identifier": "compare", "Type": "Compare", "Parameters": {"ComparisonValue": "$.Metrics.Queue.OldestContactAge"},
+             "Transitions": {"Conditions": [
+                {"NextAction": "long", "Condition": {"Operator": "NumberGreaterThan", "Operands": ["60"]}}],
+              "Errors": [{"NextAction": "short", "ErrorType": "NoMatchingCondition"}]}},
+            {"Identifier": "long", "Type": "MessageParticipant", "Parameters": {"Text": "long wait"}, "Transitions": {}},
+            {"Identifier": "short", "Type": "MessageParticipant", "Parameters": {"Text": "short wait"}, "Transitions": {}},
+            {"Identifier": "error", "Type": "MessageParticipant", "Parameters": {"Text": "error"}, "Transitions": {}}
+        ]));
+        let mut driver = Driver::new(&doc);
+        driver.run(|effect| match effect {
+            Effect::QueueMetrics { .. } => Outcome::Metrics(metrics(2, 5, 90)),
+            _ => Outcome::Done,
+        });
+        assert_eq!(
+            driver.effects[0],
+            Effect::QueueMetrics { queue: "7".into() }
+        );
+        assert_eq!(
+            driver.messages(),
+            vec!["Sales: 5 waiting, 2 of 3 free", "long wait"]
+        );
+        assert_eq!(driver.trace[0].results, "Success");
+        assert_eq!(
+            driver.state.metrics["Queue"]["ARN"],
+            "arn:aws:connect:us-east-1:1:instance/i/queue/q-1"
+        );
+        assert_eq!(
+            driver.state.metrics["Agents"]["AfterContactWork"]["Count"],
+            "1"
+        );
+        assert_eq!(
+            driver.state.metrics["Agents"]["NonProductive"]["Count"],
+            "1"
+        );
+        assert_eq!(driver.state.metrics["Queue"]["EstimatedWaitTime"], "0");
+
+        // Without a queue the block fails and `$.Metrics` stays empty.
+        let doc = document(json!([
+            {"Identifier": "start", "Type": "GetMetricData", "Parameters": {},
+             "Transitions": {"NextAction": "say", "Errors": errors("error")}},
+            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "size $.Metrics.Queue.Size"}, "Transitions": {}},
+            {"Identifier": "error", "Type": "MessageParticipant", "Parameters": {"Text": "error"}, "Transitions": {}}
+        ]));
+        let mut driver = Driver::new(&doc);
+        driver.run(|_| Outcome::Done);
+        assert_eq!(driver.messages(), vec!["error"]);
+        assert_eq!(driver.state.metrics, Value::Null);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod catalogue;
 mod document;
 mod interpreter;
+mod metrics;
 mod reference;
 mod scope;
 mod state;
@@ -12,9 +13,12 @@ mod validate;
 pub use catalogue::{Support, support};
 pub use document::{Action, Condition, ErrorBranch, FlowDocument, Transitions};
 pub use interpreter::{Effect, Ended, Interpreter, LambdaCall, Outcome, Step, TraceEntry};
+pub use metrics::{AgentCounts, METRIC_TYPES, QueueMetrics};
 pub use reference::{Reference, references_in};
 pub use scope::{Scope, Surroundings};
-pub use state::{FLOW_TIMER, FlowState, MODULE_FLOW_TYPE, ModuleReturn, WaitEvent, Waiting};
+pub use state::{
+    FLOW_TIMER, FlowState, MODULE_FLOW_TYPE, ModuleReturn, ShownView, WaitEvent, Waiting,
+};
 pub use validate::{Problem, ProblemKind, Validation, validate};
 
 /// The only Flow language version there is.

@@ -73,6 +73,18 @@ pub struct FlowState {
     /// Where each flow module being run returns to, innermost last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub returns: Vec<ModuleReturn>,
+    /// The view a ShowView put before the agent; the agent workspace renders it while the run
+    /// waits for their answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_view: Option<ShownView>,
+}
+
+/// A view shown to the agent: the view's identifier or ARN as the flow named it, and its
+/// resolved `ViewData`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownView {
+    pub view: String,
+    pub data: Value,
 }
 
 /// The `InvokeFlowModule` action a module returns to.
@@ -134,6 +146,7 @@ impl FlowState {
             pending_message: None,
             block_parameters: None,
             returns: Vec::new(),
+            shown_view: None,
         }
     }
 

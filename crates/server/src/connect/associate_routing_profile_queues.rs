@@ -40,7 +40,10 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         .await
         .or_internal(Api::Connect)?;
     match change {
-        QueueChange::Applied => Ok(Response {}),
+        QueueChange::Applied => {
+            state.profile_changed(&instance.id, &profile.id);
+            Ok(Response {})
+        }
         QueueChange::NoSuchProfile => Err(ConnectError::ResourceNotFound(format!(
             "Routing profile {} not found.",
             request.routing_profile_id

@@ -64,6 +64,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ))
         .into());
     }
+    state.profile_changed(&profile.instance_id, &profile.id);
     Ok(Response {
         routing_profile_arn: routing_profile_arn(state, &profile),
         routing_profile_id: profile.id,

@@ -93,6 +93,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ))
         .into());
     }
+    state.agent_changed(&user.instance_id, &user.id);
     Ok(Response {
         user_arn: user_arn(state, &user),
         user_id: user.id,

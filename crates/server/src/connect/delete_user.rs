@@ -29,5 +29,6 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
             ConnectError::ResourceNotFound(format!("User {} not found.", request.user_id)).into(),
         );
     }
+    state.agent_changed(&instance.id, &user.id);
     Ok(Response {})
 }

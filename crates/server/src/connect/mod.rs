@@ -55,7 +55,7 @@ pub mod update_user_identity_info;
 pub mod update_user_routing_profile;
 pub mod update_view_content;
 pub mod update_view_metadata;
-mod views;
+pub(crate) mod views;
 
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;

@@ -40,5 +40,6 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ))
         .into());
     }
+    state.profile_changed(&instance.id, &profile.id);
     Ok(Response {})
 }

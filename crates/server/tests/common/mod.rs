@@ -3,11 +3,13 @@
 
 #![allow(dead_code)]
 
+pub mod workspace;
+
 use futures_util::{SinkExt, StreamExt};
 use liaison_core::SystemClock;
 use liaison_server::sigv4::{self, SigningKey};
 use liaison_server::state::ServerConfig;
-use liaison_store::{SqliteStore, Store};
+use liaison_store::{PostgresStore, SqliteStore, Store};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -228,6 +230,18 @@ impl TestServer {
         )
     }
 
+    /// The summary named `name` in a Connect List operation's answer (`GET path`, the summaries
+    /// under `list`), such as a queue in `ListQueues`.
+    pub async fn summary_named(&self, path: &str, list: &str, name: &str) -> Value {
+        let (status, _, listed) = self.connect("GET", path, None).await;
+        assert_eq!(status, 200, "{listed}");
+        listed[list]
+            .as_array()
+            .and_then(|summaries| summaries.iter().find(|s| s["Name"] == name))
+            .unwrap_or_else(|| panic!("no {name} in {path}: {listed}"))
+            .clone()
+    }
+
     /// Starts a chat with `extra` members merged into the request.
     pub async fn start_chat(&self, extra: Value) -> Chat {
         let (instance, flow) = self.instance_and_flow().await;
@@ -320,4 +334,23 @@ pub async fn next_item(socket: &mut Socket) -> Option<Value> {
     assert_eq!(frame["topic"], "aws/chat", "{frame}");
     assert_eq!(frame["contentType"], "application/json");
     serde_json::from_str(frame["content"].as_str()?).ok()
+}
+
+/// Stores of `count` cluster nodes on one fresh PostgreSQL schema, or `None` without a test
+/// database (`LIAISON_TEST_DATABASE_URL`).
+pub async fn shared_stores(count: usize) -> Option<Vec<Arc<dyn Store>>> {
+    let Ok(url) = std::env::var("LIAISON_TEST_DATABASE_URL") else {
+        eprintln!("LIAISON_TEST_DATABASE_URL is not set; skipping the cluster test");
+        return None;
+    };
+    let schema = format!("cluster_{}", uuid::Uuid::new_v4().simple());
+    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+    for _ in 0..count {
+        stores.push(Arc::new(
+            PostgresStore::connect(&url, Some(&schema))
+                .await
+                .expect("connect"),
+        ));
+    }
+    Some(stores)
 }

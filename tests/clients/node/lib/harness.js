@@ -53,8 +53,9 @@ function tail(file, lines = 40) {
 }
 
 // options.timerMinuteMs: how long one minute of the chat timers lasts (LIAISON_TIMER_MINUTE_MS;
-// default 100). Custom participants get 15 such seconds to connect.
-async function startServer(name, { timerMinuteMs = 100 } = {}) {
+// default 100). Custom participants get 15 such seconds to connect. options.env: more
+// environment for the server.
+async function startServer(name, { timerMinuteMs = 100, env = {} } = {}) {
   const bin = liaisonBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`liaison binary not found at ${bin}; build it with \`cargo build -p liaison\` or set LIAISON_BIN`);
@@ -73,6 +74,7 @@ async function startServer(name, { timerMinuteMs = 100 } = {}) {
       LIAISON_ACCESS_KEY_ID: credentials.accessKeyId,
       LIAISON_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       LIAISON_TIMER_MINUTE_MS: String(timerMinuteMs),
+      ...env,
     },
     stdio: ['ignore', fd, fd],
   });

@@ -1,0 +1,778 @@
+//! Routing over the real wire: chats a flow transfers to a queue are offered to agents signed in
+//! to the workspace API, who accept them and talk through the Participant API, or reject or
+//! miss them; priority, concurrency and after-contact work decide what comes next.
+
+mod common;
+
+use common::workspace::{Setup, contacts_of, offers_of, setup, setup_on};
+use common::{TestServer, next_item, open_socket, shared_stores};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// One "minute" of waits lasts 6 s, so an offer (20 s) lasts 2 s: long enough for a test to
+/// answer it on a busy machine.
+const MINUTE_MS: i64 = 6_000;
+/// For tests that let offers time out: an offer lasts 500 ms.
+const SHORT_MINUTE_MS: i64 = 1_500;
+
+#[tokio::test]
+async fn an_agent_accepts_a_queued_chat_talks_and_clears_after_contact_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Support").await;
+    let profile = s.profile("Support agents", 2, &[(&queue, 1, 0)]).await;
+    let ana = s.agent("ana", "Ana", &profile).await;
+
+    let chat = s.chat_into(&queue, "Jane", json!({"plan": "gold"})).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let state = s.offered(&ana, &chat).await;
+    assert_eq!(state["offers"][0]["customerName"], "Jane");
+    assert_eq!(state["offers"][0]["queueName"], "Support");
+    assert!(state["offers"][0]["deadline"].as_i64().unwrap() > state["now"].as_i64().unwrap());
+
+    // The offered contact's attributes are visible before accepting.
+    let (status, details) = s
+        .workspace(
+            "GET",
+            &format!("/contacts/{}", chat.contact_id),
+            &ana.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{details}");
+    assert_eq!(details["attributes"], json!({"plan": "gold"}));
+    assert_eq!(details["state"], "OFFERED");
+
+    let (status, accepted) = s
+        .workspace(
+            "POST",
+            &format!("/offers/{}/accept", chat.contact_id),
+            &ana.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    let (status, _, connection) = s
+        .server
+        .participant(
+            "/participant/connection",
+            accepted["participantToken"].as_str().unwrap(),
+            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{connection}");
+    let agent_connection = connection["ConnectionCredentials"]["ConnectionToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The customer sees the agent join under their name.
+    let joined = loop {
+        let item = next_item(&mut customer).await.expect("an item");
+        if item["ContentType"] == "application/vnd.amazonaws.connect.event.participant.joined" {
+            break item;
+        }
+    };
+    assert_eq!(joined["DisplayName"], "Ana Agent");
+    assert_eq!(joined["ParticipantRole"], "AGENT");
+
+    let state = s.state(&ana).await;
+    assert!(offers_of(&state).is_empty());
+    assert_eq!(
+        contacts_of(&state),
+        vec![(chat.contact_id.clone(), "CONNECTED".to_string())]
+    );
+
+    // Messages both ways.
+    let (status, _, _) = s
+        .server
+        .participant(
+            "/participant/message",
+            &agent_connection,
+            json!({"ContentType": "text/plain", "Content": "Hi Jane"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let from_agent = loop {
+        let item = next_item(&mut customer).await.expect("an item");
+        if item["Type"] == "MESSAGE" && item["ParticipantRole"] == "AGENT" {
+            break item;
+        }
+    };
+    assert_eq!(from_agent["Content"], "Hi Jane");
+    assert_eq!(from_agent["ParticipantRole"], "AGENT");
+    let (status, _, _) = s
+        .server
+        .participant(
+            "/participant/message",
+            &chat.connection_token,
+            json!({"ContentType": "text/plain", "Content": "Hello"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, transcript) = s
+        .server
+        .participant(
+            "/participant/transcript",
+            &agent_connection,
+            json!({"SortOrder": "ASCENDING"}),
+        )
+        .await;
+    let messages: Vec<&str> = transcript["Transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["Type"] == "MESSAGE" && item["ParticipantRole"] != "SYSTEM")
+        .map(|item| item["Content"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, vec!["Hi Jane", "Hello"]);
+
+    // The customer leaves: the agent goes to after-contact work, which keeps the slot.
+    let (status, _, _) = s
+        .server
+        .participant("/participant/disconnect", &chat.connection_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let state = s
+        .state_when(&ana, "the contact is in after-contact work", |state| {
+            state["contacts"][0]["state"] == "AFTER_CONTACT_WORK"
+        })
+        .await;
+    assert!(state["contacts"][0]["endedAt"].is_i64());
+
+    // Changing status does not close after-contact work.
+    s.set_status(&ana, &s.offline).await;
+    s.set_status(&ana, &s.available).await;
+    assert_eq!(contacts_of(&s.state(&ana).await).len(), 1);
+
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/clear", chat.contact_id),
+            &ana.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(contacts_of(&s.state(&ana).await).is_empty());
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn queue_priority_then_age_decides_and_concurrency_caps_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let sales = s.queue("Sales").await;
+    let support = s.queue("Support").await;
+    let profile = s
+        .profile("Both", 2, &[(&sales, 1, 0), (&support, 2, 0)])
+        .await;
+
+    // Nobody is available while three chats queue: two in Support, then one in Sales.
+    let support_1 = s.chat_into(&support, "First", json!({})).await;
+    let support_2 = s.chat_into(&support, "Second", json!({})).await;
+    let sales_1 = s.chat_into(&sales, "Third", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let bo = s.agent("bo", "Bo", &profile).await;
+    let state = s
+        .state_when(&bo, "two offers", |state| offers_of(state).len() == 2)
+        .await;
+    // Sales has priority 1, so its newer chat comes before both Support chats; then the older
+    // Support chat. Concurrency 2 holds the third back. (Offers made at once share a deadline.)
+    let mut offered = offers_of(&state);
+    offered.sort();
+    let mut expected = vec![sales_1.contact_id.clone(), support_1.contact_id.clone()];
+    expected.sort();
+    assert_eq!(offered, expected);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        offers_of(&s.state(&bo).await).len(),
+        2,
+        "no third offer while two slots are taken"
+    );
+
+    for chat in [&sales_1, &support_1] {
+        let (status, body) = s
+            .workspace(
+                "POST",
+                &format!("/offers/{}/accept", chat.contact_id),
+                &bo.token,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Ending a chat leaves the slot taken until after-contact work is cleared.
+    let (status, _, _) = s
+        .server
+        .participant(
+            "/participant/disconnect",
+            &sales_1.connection_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    s.state_when(&bo, "after-contact work", |state| {
+        contacts_of(state)
+            .iter()
+            .any(|(_, st)| st == "AFTER_CONTACT_WORK")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(offers_of(&s.state(&bo).await).is_empty());
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/clear", sales_1.contact_id),
+            &bo.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    s.offered(&bo, &support_2).await;
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_missed_offer_goes_to_the_next_agent_and_a_rejected_one_is_not_offered_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), SHORT_MINUTE_MS).await;
+    let queue = s.queue("Help").await;
+    let profile = s.profile("Helpers", 1, &[(&queue, 1, 0)]).await;
+    let cy = s.agent("cy", "Cy", &profile).await;
+
+    let chat = s.chat_into(&queue, "Jane", json!({})).await;
+    s.offered(&cy, &chat).await;
+    // Cy lets the offer time out (200 ms here): missed, and no more offers.
+    let state = s
+        .state_when(&cy, "the offer is missed", |state| state["missed"] == true)
+        .await;
+    assert!(offers_of(&state).is_empty());
+    let (status, body) = s
+        .workspace(
+            "POST",
+            &format!("/offers/{}/accept", chat.contact_id),
+            &cy.token,
+            None,
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("OfferClosed")));
+
+    // Another agent gets it.
+    let di = s.agent("di", "Di", &profile).await;
+    s.offered(&di, &chat).await;
+    // Di rejects it; with Cy missed, nobody can take it.
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/offers/{}/reject", chat.contact_id),
+            &di.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        offers_of(&s.state(&di).await).is_empty(),
+        "a rejected chat is not offered back"
+    );
+    assert!(
+        offers_of(&s.state(&cy).await).is_empty(),
+        "a missed agent gets nothing"
+    );
+
+    // Cy sets Available again: the missed state ends and the chat comes to Cy.
+    s.set_status(&cy, &s.available).await;
+    let state = s.offered(&cy, &chat).await;
+    assert_eq!(state["missed"], false);
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_customer_leaving_the_queue_withdraws_the_offer_and_going_offline_returns_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Desk").await;
+    let profile = s.profile("Desk", 1, &[(&queue, 1, 0)]).await;
+    let ed = s.agent("ed", "Ed", &profile).await;
+
+    let first = s.chat_into(&queue, "Gone", json!({})).await;
+    s.offered(&ed, &first).await;
+    let (status, _, _) = s
+        .server
+        .participant(
+            "/participant/disconnect",
+            &first.connection_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    s.state_when(&ed, "the offer is withdrawn", |state| {
+        offers_of(state).is_empty()
+    })
+    .await;
+
+    let second = s.chat_into(&queue, "Stays", json!({})).await;
+    s.offered(&ed, &second).await;
+    s.set_status(&ed, &s.offline).await;
+    s.state_when(&ed, "going offline withdraws the offer", |state| {
+        offers_of(state).is_empty()
+    })
+    .await;
+    let fay = s.agent("fay", "Fay", &profile).await;
+    s.offered(&fay, &second).await;
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn queued_chats_survive_a_restart_and_are_offered_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Night").await;
+    let profile = s.profile("Night", 1, &[(&queue, 1, 0)]).await;
+    let chat = s.chat_into(&queue, "Owl", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let Setup {
+        server,
+        instance,
+        security_profile,
+        available,
+        offline,
+    } = s;
+    server.stop().await;
+
+    let server = TestServer::start(dir.path(), MINUTE_MS).await;
+    let s = Setup {
+        server,
+        instance,
+        security_profile,
+        available,
+        offline,
+    };
+    let gil = s.agent("gil", "Gil", &profile).await;
+    s.offered(&gil, &chat).await;
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_workspace_api_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let url = format!("{}/workspace/api/sign-in", s.server.base);
+    let response = s
+        .server
+        .http
+        .post(&url)
+        .json(&json!({"username": "nobody", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "InvalidCredentials");
+    let response = s
+        .server
+        .http
+        .post(&url)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    let (status, body) = s.workspace("GET", "/state", "not-a-token", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("Unauthorized"))
+    );
+
+    let queue = s.queue("Q").await;
+    let profile = s.profile("Q", 1, &[(&queue, 1, 0)]).await;
+    let hal = s.agent("hal", "Hal", &profile).await;
+    let (status, body) = s
+        .workspace("POST", "/offers/no-such-contact/accept", &hal.token, None)
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("OfferClosed")));
+    let (status, _) = s
+        .workspace("GET", "/contacts/no-such-contact", &hal.token, None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = s
+        .workspace(
+            "PUT",
+            "/status",
+            &hal.token,
+            Some(json!({"agentStatusId": "nope"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = s
+        .workspace("GET", "/no-such-endpoint", &hal.token, None)
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, _) = s.workspace("POST", "/sign-out", &hal.token, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = s.workspace("GET", "/state", &hal.token, None).await;
+    assert_eq!(status, 401);
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn supervisors_see_queues_and_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Watched").await;
+    let profile = s.profile("Watched", 1, &[(&queue, 1, 0)]).await;
+    let agent = s.agent("ivy", "Ivy", &profile).await;
+    let (status, body) = s.workspace("GET", "/supervisor", &agent.token, None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("Forbidden")));
+
+    let admin = s
+        .server
+        .summary_named(
+            &format!("/security-profiles-summary/{}", s.instance),
+            "SecurityProfileSummaryList",
+            "Admin",
+        )
+        .await["Id"]
+        .clone();
+    let boss = Setup {
+        security_profile: admin.as_str().unwrap().to_string(),
+        ..s
+    };
+    let supervisor = boss.agent("jo", "Jo", &profile).await;
+    boss.set_status(&supervisor, &boss.offline).await;
+    let offered = boss.chat_into(&queue, "One", json!({})).await;
+    boss.offered(&agent, &offered).await;
+    boss.chat_into(&queue, "Two", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let (status, view) = boss
+        .workspace("GET", "/supervisor", &supervisor.token, None)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let watched = view["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "Watched")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (watched["waiting"].as_u64(), watched["offered"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let ivy = view["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "ivy")
+        .unwrap()
+        .clone();
+    assert_eq!(ivy["status"]["name"], "Available");
+    assert_eq!(ivy["offers"], 1);
+    let jo = view["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "jo")
+        .unwrap()
+        .clone();
+    assert_eq!(jo["status"]["name"], "Offline");
+    boss.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_a_cluster_one_node_routes_chats_queued_and_accepted_on_any_node() {
+    let Some(stores) = shared_stores(3).await else {
+        return;
+    };
+    let mut nodes = Vec::new();
+    for store in stores {
+        nodes.push(setup_on(TestServer::start_on(store, MINUTE_MS).await).await);
+    }
+    let queue = nodes[0].queue("Cluster").await;
+    let profile = nodes[0].profile("Cluster", 1, &[(&queue, 1, 0)]).await;
+    // The agent signs in on node 1; chats start on node 0; whichever node holds the routing
+    // lease makes the offers.
+    let kim = nodes[1].agent("kim", "Kim", &profile).await;
+    let first = nodes[0].chat_into(&queue, "First", json!({})).await;
+    nodes[1].offered(&kim, &first).await;
+    let second = nodes[2].chat_into(&queue, "Second", json!({})).await;
+
+    let mut customer = open_socket(&first.websocket_url).await;
+    let (status, accepted) = nodes[2]
+        .workspace(
+            "POST",
+            &format!("/offers/{}/accept", first.contact_id),
+            &kim.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    let (status, _, _) = nodes[1]
+        .server
+        .participant(
+            "/participant/connection",
+            accepted["participantToken"].as_str().unwrap(),
+            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let joined = loop {
+        let item = next_item(&mut customer).await.expect("the agent joins");
+        if item["ContentType"] == "application/vnd.amazonaws.connect.event.participant.joined" {
+            break item;
+        }
+    };
+    assert_eq!(joined["DisplayName"], "Kim Agent");
+
+    // Concurrency 1: the second chat waits until Kim clears the first, through node 0.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(offers_of(&nodes[1].state(&kim).await).is_empty());
+    let (status, _) = nodes[0]
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/clear", first.contact_id),
+            &kim.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    nodes[2].offered(&kim, &second).await;
+    for node in nodes {
+        node.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_queue_delay_holds_a_chat_back_from_a_profile_until_it_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Overflow").await;
+    // Delay 6 s, on the test's timer minute of 6 s: 600 ms.
+    let profile = s.profile("Overflow", 1, &[(&queue, 1, 6)]).await;
+    let lee = s.agent("lee", "Lee", &profile).await;
+    let queued_at = tokio::time::Instant::now();
+    let chat = s.chat_into(&queue, "Patient", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        offers_of(&s.state(&lee).await).is_empty(),
+        "not before the delay"
+    );
+    s.offered(&lee, &chat).await;
+    assert!(queued_at.elapsed() >= Duration::from_millis(600));
+    s.server.stop().await;
+}
+
+/// The after-contact-work guide flow of AWS's "smart default guide" page, verbatim, or `None`
+/// when the seed pages are not beside the repository.
+fn after_contact_work_flow() -> Option<String> {
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/seeds/004_7c6449a3943628ab.txt");
+    let page = std::fs::read_to_string(&seed).ok()?;
+    let version = page.find("\"Version\"")?;
+    let start = page[..version].rfind('{')?;
+    Some(page[start..=page.rfind('}')?].to_string())
+}
+
+#[tokio::test]
+async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_contact() {
+    let Some(guide_flow) = after_contact_work_flow() else {
+        eprintln!("no seed pages beside the repository; skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Wrap-up").await;
+    let profile = s.profile("Wrap-up", 1, &[(&queue, 1, 0)]).await;
+    let mo = s.agent("mo", "Mo", &profile).await;
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "Sample after contact work flow", "Type": "CONTACT_FLOW", "Content": guide_flow})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let inbound = json!({
+        "Version": "2019-10-30",
+        "StartAction": "hooks",
+        "Actions": [
+            {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooks": {"DisconnectAgentUI": created["ContactFlowArn"]}},
+             "Transitions": {"NextAction": "set-queue", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "set-queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": queue},
+             "Transitions": {"NextAction": "transfer", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, flow) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "Guided", "Type": "CONTACT_FLOW", "Content": inbound.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{flow}");
+    let chat = s
+        .server
+        .start_chat(json!({"ContactFlowId": flow["ContactFlowId"], "ParticipantDetails": {"DisplayName": "Jane"}}))
+        .await;
+    s.offered(&mo, &chat).await;
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/offers/{}/accept", chat.contact_id),
+            &mo.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/guide", chat.contact_id),
+            &mo.token,
+            Some(json!({"action": "Submit"})),
+        )
+        .await;
+    assert_eq!(status, 409, "no guide while the chat goes on");
+
+    // The customer leaves: after-contact work shows the guide's view.
+    let (status, _, _) = s
+        .server
+        .participant("/participant/disconnect", &chat.connection_token, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let state = s
+        .state_when(&mo, "the guide shows its view", |state| {
+            state["contacts"][0]["guide"]["view"]["name"] == "after-contact-work"
+        })
+        .await;
+    let guide = &state["contacts"][0]["guide"];
+    assert_eq!(state["contacts"][0]["state"], "AFTER_CONTACT_WORK");
+    assert_eq!(guide["view"]["actions"], json!(["Submit", "Cancel"]));
+    assert_eq!(guide["viewData"]["CustomerName"], "Jane Doe");
+    assert_eq!(guide["viewData"]["Category_DefaultValue"], "Support");
+    assert!(guide["deadline"].as_i64().unwrap() > state["now"].as_i64().unwrap());
+    assert_ne!(guide["contactId"], chat.contact_id.as_str());
+
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/guide", chat.contact_id),
+            &mo.token,
+            Some(json!({"action": "Submit", "viewResultData": {
+                "Category": ["Billing"], "Driver": ["Refund request"], "Satisfaction": ["Satisfied"],
+                "FollowUp": ["No"], "Resolved": ["Yes"], "ModifiedSummary": "Refund issued", "ContactNotes": "Polite"
+            }})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let attributes = loop {
+        let (status, _, attributes) = s
+            .server
+            .connect(
+                "GET",
+                &format!("/contact/attributes/{}/{}", s.instance, chat.contact_id),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{attributes}");
+        if attributes["Attributes"]["Category"] == "Billing" {
+            break attributes["Attributes"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the disposition never reached the customer contact: {attributes}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        attributes,
+        json!({"Category": "Billing", "Driver": "Refund request", "Satisfaction": "Satisfied", "FollowUp": "No",
+               "Resolved": "Yes", "ModifiedSummary": "Refund issued", "ContactNotes": "Polite"})
+    );
+    // The guide is over; after-contact work stays until the agent clears it.
+    let state = s
+        .state_when(&mo, "the guide ends", |state| {
+            state["contacts"][0]["guide"].is_null()
+        })
+        .await;
+    assert_eq!(state["contacts"][0]["state"], "AFTER_CONTACT_WORK");
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_events_socket_pushes_the_state_as_it_changes() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Pushed").await;
+    let profile = s.profile("Pushed", 1, &[(&queue, 1, 0)]).await;
+    let nia = s.agent("nia", "Nia", &profile).await;
+    let events_url = |token: &str| {
+        format!(
+            "{}/workspace/api/events?token={token}",
+            s.server.base.replace("http://", "ws://")
+        )
+    };
+    async fn next_text(socket: &mut common::Socket) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            match message {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+                Message::Close(frame) => {
+                    return Some(json!({"closed": frame.map(|f| u16::from(f.code))}));
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    let (mut refused, _) = tokio_tungstenite::connect_async(events_url("not-a-session"))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut refused).await, Some(json!({"closed": 4001})));
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(events_url(&nia.token))
+        .await
+        .unwrap();
+    let first = next_text(&mut socket).await.unwrap();
+    assert_eq!(first["type"], "state");
+    assert_eq!(first["state"]["status"]["name"], "Available");
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut socket).await, Some(json!({"type": "pong"})));
+
+    let chat = s.chat_into(&queue, "Pushed", json!({})).await;
+    let pushed = next_text(&mut socket).await.unwrap();
+    assert_eq!(pushed["type"], "state");
+    assert_eq!(offers_of(&pushed["state"]), vec![chat.contact_id.clone()]);
+    let offer = &pushed["state"]["offers"][0];
+    assert_eq!(
+        offer["deadline"].as_i64().unwrap() - offer["offeredAt"].as_i64().unwrap(),
+        MINUTE_MS / 3,
+        "an offer lasts 20 timer seconds"
+    );
+
+    let (status, _) = s.workspace("POST", "/sign-out", &nia.token, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(next_text(&mut socket).await, Some(json!({"closed": 4001})));
+    s.server.stop().await;
+}
