@@ -675,6 +675,11 @@ impl Router {
             .map(|contact| contact.queue.to_string())
     }
 
+    /// Every contact the router holds in a queue (with or without an open offer).
+    pub fn contact_ids(&self) -> Vec<String> {
+        self.contacts.keys().map(|id| id.to_string()).collect()
+    }
+
     /// How many contacts wait in a queue without an open offer.
     pub fn waiting_in(&self, queue_id: &str) -> usize {
         self.queues

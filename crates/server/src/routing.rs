@@ -28,6 +28,9 @@ pub const OFFER_SECONDS: i64 = 20;
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(2);
 const LEASE_MS: i64 = 6_000;
 const LEASE_NAME: &str = "routing";
+/// In a cluster, how many lease renewals pass between comparisons of the routers' queued
+/// contacts with the store's (a routing event from another node can be lost on its way).
+const RECONCILE_EVERY_RENEWALS: u32 = 5;
 /// Hint keys that carry routing events between nodes, and agent wake-ups to sockets.
 pub const EVENT_HINT_PREFIX: &str = "routing/";
 pub const AGENT_HINT_PREFIX: &str = "agent/";
@@ -343,6 +346,7 @@ pub async fn run(state: AppState, mut inbox: mpsc::UnboundedReceiver<Incoming>) 
     let mut routing: Option<Routing> = None;
     let mut lease = tokio::time::interval(LEASE_RENEW_EVERY);
     lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewals: u32 = 0;
     loop {
         let due = routing.as_ref().and_then(Routing::next_due_ms);
         let wait = due.map(|due_ms| (due_ms - state.clock.now_ms()).max(0) as u64);
@@ -355,6 +359,11 @@ pub async fn run(state: AppState, mut inbox: mpsc::UnboundedReceiver<Incoming>) 
                     }
                 } else if routing.as_ref().is_none_or(|r| r.needs_rebuild) {
                     routing = Routing::build(&state).await;
+                } else if let Some(routing) = routing.as_mut() {
+                    renewals = renewals.wrapping_add(1);
+                    if state.announcer.is_some() && renewals.is_multiple_of(RECONCILE_EVERY_RENEWALS) {
+                        routing.reconcile_queues(&state).await;
+                    }
                 }
             }
             incoming = inbox.recv() => {
@@ -451,6 +460,16 @@ impl Routing {
             }
         }
         for queued in state.store.queued_contacts(instance_id).await? {
+            // A chat that closed as its node died never left its queue.
+            let open = state
+                .store
+                .get_contact(&queued.contact_id)
+                .await?
+                .is_some_and(|contact| contact.is_open());
+            if !open {
+                state.store.dequeue_contact(&queued.contact_id).await?;
+                continue;
+            }
             if let Some((user_id, _)) = &queued.offer {
                 state
                     .store
@@ -509,8 +528,14 @@ impl Routing {
                 };
                 let router = self.router(state, &instance_id).await?;
                 let mut decision = Decision::default();
+                let held_offer = router
+                    .open_offer(&contact_id)
+                    .map(|offer| (offer.agent_id, offer.deadline_ms));
                 match router.queue_of(&contact_id) {
-                    Some(queue) if queue == queued.queue_id => return Ok(()),
+                    // Queued again where it waits, its offer as the store has it: nothing new.
+                    Some(queue) if queue == queued.queue_id && held_offer == queued.offer => {
+                        return Ok(());
+                    }
                     Some(_) => decision = router.contact_left(&contact_id, now).unwrap_or_default(),
                     None => {}
                 }
@@ -537,7 +562,12 @@ impl Routing {
             } => {
                 let router = self.router(state, &instance_id).await?;
                 match router.accept_offer(&contact_id, &user_id, now) {
-                    Ok(decision) => self.carry_out(state, &instance_id, decision).await?,
+                    Ok(decision) => {
+                        self.carry_out(state, &instance_id, decision).await?;
+                        // Contacts the agent cleared meanwhile may not have reached routing.
+                        self.follow_agent(state, &instance_id, &user_id, false)
+                            .await?;
+                    }
                     Err(_) => {
                         // Routing had withdrawn the offer as the agent accepted it: the store
                         // has the agent in the chat, so routing follows it.
@@ -748,6 +778,89 @@ impl Routing {
         Ok(())
     }
 
+    /// Brings the router's contact in line with the stored one: out of routing when it left its
+    /// queue (an acceptance that routing will hear of re-counts the agent), or back in its queue
+    /// without an offer the store no longer has.
+    async fn follow_contact(
+        &mut self,
+        state: &AppState,
+        instance_id: &str,
+        contact_id: &str,
+    ) -> Result<(), StoreError> {
+        let stored = state.store.queued_contact(contact_id).await?;
+        let now = state.clock.now_ms();
+        let router = self.router(state, instance_id).await?;
+        let mut decision = router.contact_left(contact_id, now).unwrap_or_default();
+        if let Some(queued) = stored.filter(|queued| queued.offer.is_none()) {
+            let entered = router
+                .enqueue(contact_id, &queued.queue_id, queued.enqueued_ms, now)
+                .unwrap_or_default();
+            decision.withdrawn.extend(entered.withdrawn);
+            decision.offers.extend(entered.offers);
+        }
+        self.carry_out(state, instance_id, decision).await
+    }
+
+    /// Compares every router's queued contacts with the store's and follows the store where
+    /// they differ: what a lost event from another node would have said.
+    async fn reconcile_queues(&mut self, state: &AppState) {
+        let instances: Vec<String> = self.routers.keys().cloned().collect();
+        for instance_id in instances {
+            if let Err(error) = self.reconcile_instance(state, &instance_id).await {
+                tracing::error!(%error, "routing could not follow the store; rebuilding");
+                self.needs_rebuild = true;
+                return;
+            }
+        }
+    }
+
+    async fn reconcile_instance(
+        &mut self,
+        state: &AppState,
+        instance_id: &str,
+    ) -> Result<(), StoreError> {
+        let stored = state.store.queued_contacts(instance_id).await?;
+        let held: std::collections::HashSet<String> = match self.routers.get(instance_id) {
+            Some(router) => router.contact_ids().into_iter().collect(),
+            None => return Ok(()),
+        };
+        let stored_ids: std::collections::HashSet<&str> = stored
+            .iter()
+            .map(|queued| queued.contact_id.as_str())
+            .collect();
+        let mut differing: Vec<&str> = held
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !stored_ids.contains(id))
+            .collect();
+        for queued in &stored {
+            let router = self.routers.get(instance_id);
+            let held_offer = router
+                .and_then(|router| router.open_offer(&queued.contact_id))
+                .map(|offer| (offer.agent_id, offer.deadline_ms));
+            let held_queue = router.and_then(|router| router.queue_of(&queued.contact_id));
+            if held_queue.as_deref() != Some(queued.queue_id.as_str()) || held_offer != queued.offer
+            {
+                differing.push(&queued.contact_id);
+            }
+        }
+        for contact_id in differing {
+            if let Some(queued) = stored.iter().find(|queued| queued.contact_id == contact_id)
+                && let Some((user_id, _)) = &queued.offer
+            {
+                // An offer routing does not hold has no timer: it is offered afresh.
+                state
+                    .store
+                    .close_offer(contact_id, user_id, OfferClosed::Withdrawn)
+                    .await?;
+                state.wake_agent(user_id);
+            }
+            tracing::warn!(contact_id, "routing had missed a change of a queued chat");
+            self.follow_contact(state, instance_id, contact_id).await?;
+        }
+        Ok(())
+    }
+
     /// Times out offers past their deadline and lets contacts pass their queue delays.
     async fn run_due(&mut self, state: &AppState) {
         if let Err(error) = self.try_run_due(state).await {
@@ -779,6 +892,8 @@ impl Routing {
                 .close_offer(&contact_id, &user_id, OfferClosed::Missed)
                 .await?
             {
+                self.follow_contact(state, &instance_id, &contact_id)
+                    .await?;
                 continue;
             }
             tracing::info!(contact_id, user_id, "chat offer missed");
@@ -838,7 +953,11 @@ async fn rules_of(state: &AppState, profile: &RoutingProfile) -> Result<RoutingR
         .map(|queue| QueueRule {
             queue_id: queue.queue_id,
             priority: queue.priority.clamp(1, 99) as u32,
-            delay_ms: queue.delay.max(0) * state.config.timer_minute_ms / 60,
+            delay_ms: queue
+                .delay
+                .max(0)
+                .saturating_mul(state.config.timer_minute_ms)
+                / 60,
         })
         .collect();
     Ok(RoutingRules {

@@ -60,6 +60,10 @@ pub fn routes() -> Router<AppState> {
             "/workspace/api/contacts/{contact_id}/guide",
             post(answer_guide),
         )
+        .route(
+            "/workspace/api/contacts/{contact_id}/transcript",
+            get(contact_transcript),
+        )
         .route("/workspace/api/events", get(events))
         .route("/workspace/api/supervisor", get(supervisor))
         .route(
@@ -514,7 +518,7 @@ async fn accept_offer(
     let participant_id = uuid::Uuid::new_v4().to_string();
     let now = state.clock.now_ms();
     let after_contact_flow = state.after_contact_flow(&contact_id).await?;
-    if state
+    let Some(taken) = state
         .store
         .take_offer(
             &contact_id,
@@ -524,18 +528,34 @@ async fn accept_offer(
             now,
         )
         .await?
-        .is_none()
-    {
+    else {
         return Err(WorkspaceError::offer_closed(&contact_id));
-    }
+    };
     state.routing_event(RoutingEvent::OfferAccepted {
         instance_id: user.instance_id.clone(),
         contact_id: contact_id.clone(),
         user_id: user.id.clone(),
     });
-    let joined = state
+    let joined = match state
         .join_agent(&contact_id, &participant_id, &display_name(user))
-        .await?;
+        .await
+    {
+        Ok(joined) => joined,
+        Err(error) => {
+            // The chat left its queue for an agent who could not join it: it goes back to
+            // the queue (at the back) and the agent's slot is free again.
+            tracing::error!(%error, contact_id, "an accepted chat could not take its agent");
+            state
+                .enqueue_contact(&user.instance_id, &contact_id, &taken.queue_id)
+                .await?;
+            state
+                .store
+                .clear_agent_contact(&contact_id, &user.id, now)
+                .await?;
+            state.agent_changed(&user.instance_id, &user.id);
+            return Err(error.into());
+        }
+    };
     let Some(joined) = joined else {
         // The customer left as the agent accepted: the contact frees its slot at once.
         state
@@ -686,6 +706,40 @@ async fn contact_details(
         "name": contact.data.name,
         "description": contact.data.description,
         "attributes": contact.attributes,
+    }))
+    .into_response())
+}
+
+/// Items a contact's transcript shows the agent at most: a chat's 16 KiB messages make this
+/// a few megabytes at worst.
+const TRANSCRIPT_ITEMS: u32 = 1_000;
+
+/// `GET /workspace/api/contacts/{contactId}/transcript` — the chat as the Participant API's
+/// GetTranscript shows it, oldest first, for a contact the agent has not cleared: after-contact
+/// work reads it once the agent's own connection is gone.
+async fn contact_transcript(
+    State(state): State<AppState>,
+    agent: SignedIn,
+    Path(contact_id): Path<String>,
+) -> Answer {
+    own_contact(&state, &agent.user, &contact_id).await?;
+    let contact = state
+        .store
+        .get_contact(&contact_id)
+        .await?
+        .ok_or_else(|| WorkspaceError::not_found(format!("Contact {contact_id} not found.")))?;
+    let items = state
+        .store
+        .transcript_page(
+            &contact_id,
+            liaison_core::transcript::ScanDirection::Forward,
+            None,
+            TRANSCRIPT_ITEMS,
+        )
+        .await?;
+    Ok(axum::Json(json!({
+        "initialContactId": contact.initial_contact_id,
+        "transcript": items.iter().map(|item| item.to_wire(None)).collect::<Vec<_>>(),
     }))
     .into_response())
 }

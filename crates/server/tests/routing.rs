@@ -139,6 +139,33 @@ async fn an_agent_accepts_a_queued_chat_talks_and_clears_after_contact_work() {
         })
         .await;
     assert!(state["contacts"][0]["endedAt"].is_i64());
+    // The agent's connection is gone, but the workspace still reads the chat.
+    let (status, transcript) = s
+        .workspace(
+            "GET",
+            &format!("/contacts/{}/transcript", chat.contact_id),
+            &ana.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{transcript}");
+    let said: Vec<&str> = transcript["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["Type"] == "MESSAGE" && item["ParticipantRole"] != "SYSTEM")
+        .map(|item| item["Content"].as_str().unwrap())
+        .collect();
+    assert_eq!(said, vec!["Hi Jane", "Hello"]);
+    let (status, _) = s
+        .workspace(
+            "GET",
+            "/contacts/someone-elses/transcript",
+            &ana.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
 
     // Changing status does not close after-contact work.
     s.set_status(&ana, &s.offline).await;
@@ -774,5 +801,31 @@ async fn the_events_socket_pushes_the_state_as_it_changes() {
     let (status, _) = s.workspace("POST", "/sign-out", &nia.token, None).await;
     assert_eq!(status, 204);
     assert_eq!(next_text(&mut socket).await, Some(json!({"closed": 4001})));
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_queued_again_where_it_waits_is_offered_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Again").await;
+    let profile = s.profile("Again", 1, &[(&queue, 1, 0)]).await;
+    let ola = s.agent("ola", "Ola", &profile).await;
+    let chat = s.chat_into(&queue, "Twice", json!({})).await;
+    let first = s.offered(&ola, &chat).await["offers"][0]["deadline"].clone();
+    // A queue flow transferring the chat to the queue it is in closes its open offer.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    s.server
+        .state
+        .enqueue_contact(&s.instance, &chat.contact_id, &queue)
+        .await
+        .unwrap();
+    let state = s
+        .state_when(&ola, "the chat is offered again", |state| {
+            state["offers"][0]["deadline"].as_i64() > first.as_i64()
+        })
+        .await;
+    assert_eq!(offers_of(&state), vec![chat.contact_id.clone()]);
+    s.accept(&ola, &chat).await;
     s.server.stop().await;
 }

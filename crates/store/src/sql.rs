@@ -1542,7 +1542,12 @@ macro_rules! chat_store {
                         .await?;
                     }
                     $crate::OfferClosed::Missed => {
-                        sqlx::query("UPDATE users SET missed_ms = $1 WHERE id = $2")
+                        // A status set as the offer ran out (after it was made) ends the
+                        // missed state it would start.
+                        sqlx::query(
+                            "UPDATE users SET missed_ms = $1 WHERE id = $2 \
+                             AND (status_since_ms IS NULL OR status_since_ms <= $1)",
+                        )
                             .bind(deadline_ms)
                             .bind(user_id)
                             .execute(&mut *tx)

@@ -94,6 +94,10 @@ export class WorkspaceApi {
     return this.request('GET', `/contacts/${encodeURIComponent(contactId)}`);
   }
 
+  transcript(contactId) {
+    return this.request('GET', `/contacts/${encodeURIComponent(contactId)}/transcript`);
+  }
+
   clear(contactId) {
     return this.request('POST', `/contacts/${encodeURIComponent(contactId)}/clear`);
   }

@@ -47,6 +47,8 @@ export class ChatSession {
     this.viewed = false;
     this.readThrough = 0;
     this.conn = null;
+    /** Whether the transcript of a chat already over is being read (see `loadHistory`). */
+    this.historyLoading = false;
     this.createdAt = Date.now();
     this.seenInState = false;
     this.ending = false;
@@ -88,6 +90,24 @@ export class ChatSession {
       },
     });
     this.conn.start();
+  }
+
+  /**
+   * Reads the conversation of a chat that ended for the agent before this page followed it
+   * (a reload during after-contact work): the agent's own connection is gone, the workspace
+   * API still serves the transcript.
+   */
+  async loadHistory() {
+    if (this.historyLoading || this.conn) return;
+    this.historyLoading = true;
+    try {
+      const answer = await this.api.transcript(this.contactId);
+      this.status = 'ended';
+      this._onItems(answer.transcript || [], 'transcript');
+    } catch (_) {
+      this.status = 'failed';
+      this.onChange();
+    }
   }
 
   /** Starts over with a fresh participant token (after the connection failed). */

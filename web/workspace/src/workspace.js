@@ -182,6 +182,7 @@ export class Workspace {
       }
       chat.seenInState = true;
       if (contact.state === 'CONNECTED' && !chat.conn && !chat.accepting) chat.connect(null);
+      if (contact.state === 'AFTER_CONTACT_WORK' && !chat.conn && chat.items.size === 0) chat.loadHistory();
     }
     for (const [id, chat] of this.chats) {
       const fresh = !chat.seenInState && Date.now() - chat.createdAt < FRESH_CHAT_MS;

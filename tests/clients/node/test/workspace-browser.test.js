@@ -146,6 +146,9 @@ test('an agent takes a chat in the workspace, talks, and completes the after-con
       await customer.session.sendMessage({ contentType: 'text/plain', message: 'My order never arrived' });
       await page.locator('[data-testid="message"][data-participant-role="CUSTOMER"]', { hasText: 'My order never arrived' })
         .waitFor({ timeout: 10000 });
+      // The customer typing shows in the workspace.
+      await customer.session.sendEvent({ contentType: cs.TYPING });
+      await page.getByTestId('typing-indicator').waitFor({ timeout: 10000 });
       // Agent → customer.
       await page.getByTestId('composer-input').fill('Sorry about that, let me check.');
       await page.getByTestId('composer-send').click();
@@ -154,6 +157,12 @@ test('an agent takes a chat in the workspace, talks, and completes the after-con
       assert.ok(reply, `the agent's message never reached the customer\n${ctx()}`);
       await page.locator('[data-testid="message"][data-participant-role="AGENT"]', { hasText: 'let me check' })
         .waitFor({ timeout: 10000 });
+      // The customer's read receipt shows under the agent's message.
+      await customer.session.sendEvent({
+        contentType: 'application/vnd.amazonaws.connect.event.message.read',
+        content: JSON.stringify({ messageId: reply.item.Id }),
+      });
+      await page.getByTestId('read-receipt').waitFor({ timeout: 10000 });
       await shot('conversation');
 
       // The agent ends the chat: after-contact work with the guide.
@@ -181,6 +190,12 @@ test('an agent takes a chat in the workspace, talks, and completes the after-con
       assert.equal(stored.ModifiedSummary, 'Order A-1042 re-shipped.');
       assert.equal(stored.plan, 'gold', 'the contact keeps its other attributes');
       await shot('guide-submitted');
+
+      // A reload during after-contact work keeps the contact and its conversation.
+      await page.reload();
+      await page.locator('[data-testid="message"][data-participant-role="CUSTOMER"]', { hasText: 'My order never arrived' })
+        .waitFor({ timeout: 10000 });
+      await shot('reloaded-in-after-contact-work');
 
       await page.getByTestId('clear-contact').click();
       await page.getByTestId('chat-tab').waitFor({ state: 'detached', timeout: 10000 });

@@ -44,9 +44,6 @@ function Notice({ entry }) {
 
 function emptyText(chat) {
   if (chat.status === 'connected') return 'No messages yet.';
-  if (chat.inAfterContactWork && !chat.conn) {
-    return 'This chat ended before the page was reloaded; its conversation cannot be shown again.';
-  }
   if (chat.status === 'ended' || chat.status === 'failed') return 'The conversation could not be loaded.';
   return 'Loading the conversation…';
 }
