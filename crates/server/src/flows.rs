@@ -721,7 +721,11 @@ impl AppState {
         state.finished = true;
         state.runner = None;
         state.waiting = None;
-        let in_queue_flow = state.flow_type == "CUSTOMER_QUEUE";
+        // Flows that run while the chat waits for an agent: their end does not end the chat.
+        let in_queue_flow = matches!(
+            state.flow_type.as_str(),
+            "CUSTOMER_QUEUE" | "QUEUE_TRANSFER" | "AGENT_TRANSFER"
+        );
         // Queued before the run is stored as finished, so a crash in between runs the transfer
         // again rather than leaving the chat in no queue.
         if let (Ended::Queued, Some(queue_id)) = (&ended, &state.queue) {
@@ -788,6 +792,50 @@ impl AppState {
             .into_iter()
             .find(|p| p.role == ParticipantRole::Customer);
         self.end_chat(&contact.id, customer.as_ref()).await?;
+        Ok(())
+    }
+
+    /// A transfer moves the chat to `queue_id`: it waits there for an agent while the transfer
+    /// flow runs (its working queue is the new queue), then whatever that flow decides.
+    pub async fn transfer_to_queue(
+        &self,
+        contact: &Contact,
+        queue_id: &str,
+        flow_id: &str,
+    ) -> Result<(), StoreError> {
+        let queue = queue_id.to_string();
+        let apply = move |stored: Option<&Timer>| {
+            let Some(mut state) = stored_state(stored) else {
+                return TimerEffect {
+                    timer: stored.cloned(),
+                    ..TimerEffect::default()
+                };
+            };
+            state.queue = Some(queue.clone());
+            state.initiation_method = "TRANSFER".to_string();
+            TimerEffect {
+                timer: Some(timer_of(&state)),
+                ..TimerEffect::default()
+            }
+        };
+        self.append(Append {
+            contact_id: contact.id.clone(),
+            timer: Some(TimerUpdate {
+                name: FLOW_TIMER.to_string(),
+                apply: Arc::new(apply),
+            }),
+            ..Append::default()
+        })
+        .await?;
+        self.enqueue_contact(&contact.instance_id, &contact.id, queue_id)
+            .await?;
+        self.run_flow(
+            &contact.id,
+            Trigger::Continue {
+                flow_id: flow_id.to_string(),
+                takes_over: true,
+            },
+        );
         Ok(())
     }
 

@@ -72,6 +72,7 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Connect, "DescribeInstance") => connect_op!(connect::describe_instance),
         (Api::Connect, "StartChatContact") => connect_op!(connect::start_chat_contact),
         (Api::Connect, "StopContact") => connect_op!(connect::stop_contact),
+        (Api::Connect, "TransferContact") => connect_op!(connect::transfer_contact),
         (Api::Connect, "DescribeContact") => connect_op!(connect::describe_contact),
         (Api::Connect, "GetContactAttributes") => connect_op!(connect::get_contact_attributes),
         (Api::Connect, "UpdateContact") => connect_op!(connect::update_contact),

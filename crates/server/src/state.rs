@@ -399,8 +399,21 @@ impl AppState {
     }
 
     /// A participant other than the customer leaves by itself; if its joining started the idle
-    /// session, the session stops.
+    /// session, the session stops. The chat goes on as the bot's or agent's leaving says (its
+    /// Wait, its disconnect flow, or its end).
     pub async fn leave(
+        &self,
+        contact: &Contact,
+        participant: &Participant,
+    ) -> Result<Appended, StoreError> {
+        let appended = self.hand_over(contact, participant).await?;
+        self.after_leaving(&contact.id, participant.role);
+        Ok(appended)
+    }
+
+    /// A participant other than the customer leaves because the chat moves on without it (a
+    /// transfer): the idle session it started stops, and nothing else follows.
+    pub async fn hand_over(
         &self,
         contact: &Contact,
         participant: &Participant,
@@ -418,22 +431,17 @@ impl AppState {
             ..Append::default()
         };
         if !contact.watches_messages {
-            let appended = self.append(append).await?;
-            self.after_leaving(&contact.id, participant.role);
-            return Ok(appended);
+            return self.append(append).await;
         }
         let leaving = participant.id.clone();
-        let appended = self
-            .append_with_session(append, now, move |session| {
-                (
-                    session.filter(|s| s.partner_id != leaving),
-                    SessionChange::default(),
-                )
-            })
-            .await
-            .map(|(appended, _)| appended)?;
-        self.after_leaving(&contact.id, participant.role);
-        Ok(appended)
+        self.append_with_session(append, now, move |session| {
+            (
+                session.filter(|s| s.partner_id != leaving),
+                SessionChange::default(),
+            )
+        })
+        .await
+        .map(|(appended, _)| appended)
     }
 
     /// What a bot or an agent leaving means for the chat's flow (its Wait, its disconnect flow,

@@ -829,3 +829,118 @@ async fn a_chat_queued_again_where_it_waits_is_offered_afresh() {
     s.accept(&ola, &chat).await;
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn transfer_contact_moves_a_chat_to_another_queue_and_its_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let sales = s.queue("Sales desk").await;
+    let billing = s.queue("Billing desk").await;
+    let sellers = s.profile("Sellers", 2, &[(&sales, 1, 0)]).await;
+    let billers = s.profile("Billers", 2, &[(&billing, 1, 0)]).await;
+    let pia = s.agent("pia", "Pia", &sellers).await;
+    let quin = s.agent("quin", "Quin", &billers).await;
+    let chat = s.chat_into(&sales, "Moved", json!({})).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    s.offered(&pia, &chat).await;
+    let (pia_participant, _) = s.accept(&pia, &chat).await;
+
+    let transfer_flow = json!({
+        "Version": "2019-10-30",
+        "StartAction": "say",
+        "Actions": [
+            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "Transferring you to billing"},
+             "Transitions": {"NextAction": "queue", "Errors": [{"NextAction": "queue", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "To billing", "Type": "QUEUE_TRANSFER", "Content": transfer_flow.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let flow_id = created["ContactFlowId"].as_str().unwrap().to_string();
+    let transfer = |body: Value| {
+        let server = &s.server;
+        async move {
+            server
+                .connect("POST", "/contact/transfer", Some(body))
+                .await
+        }
+    };
+    let base =
+        json!({"InstanceId": s.instance, "ContactId": chat.contact_id, "ContactFlowId": flow_id});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    // Refusals name what is wrong.
+    let (status, headers, _) = transfer(with(json!({}))).await;
+    assert_eq!(
+        (status, headers["x-amzn-ErrorType"].to_str().unwrap()),
+        (400, "InvalidRequestException")
+    );
+    let (status, _, _) = transfer(with(json!({"QueueId": billing, "UserId": quin.user_id}))).await;
+    assert_eq!(status, 400);
+    let (status, _, body) = transfer(with(json!({"UserId": quin.user_id}))).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, headers, _) = transfer(with(
+        json!({"QueueId": billing, "ContactId": "no-such-contact"}),
+    ))
+    .await;
+    assert_eq!(
+        (status, headers["x-amzn-ErrorType"].to_str().unwrap()),
+        (404, "ResourceNotFoundException")
+    );
+
+    let (status, _, moved) = transfer(with(json!({"QueueId": billing}))).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["ContactId"], chat.contact_id.as_str());
+    assert!(
+        moved["ContactArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&chat.contact_id)
+    );
+
+    // Pia leaves the chat into after-contact work; the customer hears of the transfer and
+    // Quin is offered the chat.
+    let left = loop {
+        let item = next_item(&mut customer).await.expect("Pia leaves");
+        if item["ContentType"] == "application/vnd.amazonaws.connect.event.participant.left" {
+            break item;
+        }
+    };
+    assert_eq!(left["ParticipantId"], pia_participant.as_str());
+    s.state_when(&pia, "Pia is in after-contact work", |state| {
+        state["contacts"][0]["state"] == "AFTER_CONTACT_WORK"
+    })
+    .await;
+    s.offered(&quin, &chat).await;
+    s.accept(&quin, &chat).await;
+    let mut said = Vec::new();
+    let joined = loop {
+        let item = next_item(&mut customer).await.expect("Quin joins");
+        if item["ContentType"] == "application/vnd.amazonaws.connect.event.participant.joined" {
+            break item;
+        }
+        said.push(item["Content"].clone());
+    };
+    assert_eq!(joined["DisplayName"], "Quin Agent");
+    assert!(
+        said.contains(&json!("Transferring you to billing")),
+        "{said:?}"
+    );
+    s.server.stop().await;
+}

@@ -42,6 +42,7 @@ mod organisation;
 pub mod put_user_status;
 pub mod start_chat_contact;
 pub mod stop_contact;
+pub mod transfer_contact;
 pub mod update_contact;
 pub mod update_contact_attributes;
 pub mod update_contact_flow_content;
