@@ -1,23 +1,29 @@
-//! Step-by-step guides in the agent workspace. When a chat ends for an agent and the contact
-//! has a `DisconnectAgentUI` hook ("Set event flow" → disconnect flow for agent UI), that flow
+//! Step-by-step guides in the agent workspace. When an agent accepts a contact with a
+//! `DefaultAgentUI` hook ("Set event flow" → default flow for agent UI), or the chat ends for
+//! them and the contact has a `DisconnectAgentUI` hook (disconnect flow for agent UI), that flow
 //! runs as a guide: its own contact, related to the customer's, with the agent as its only
-//! participant. Its ShowView blocks wait for the agent's answer in the workspace, and
+//! participant. A default guide still running in after-contact work goes on there unless a
+//! disconnect guide takes its place. Its ShowView blocks wait for the agent's answer in the workspace, and
 //! `UpdateContactAttributes` with `TargetContact: Related` writes onto the customer's contact.
 
 use crate::connect::id_from_arn;
 use crate::flows::{Trigger, ready_run};
 use crate::state::AppState;
 use crate::timers::TimerKind;
+use liaison_core::content::EVENT_CHAT_ENDED;
 use liaison_core::flow::{FLOW_TIMER, FlowState, ShownView, WaitEvent, validate};
 use liaison_core::{
     Contact, ContactState, Participant, ParticipantRole, TokenKind, TokenRecord, hash_token,
     new_token,
 };
-use liaison_store::{AgentContact, CreateChat, NewChat, StoreError};
+use liaison_core::{ItemType, NewItem};
+use liaison_store::{AgentContact, Append, CreateChat, NewChat, StoreError};
 use serde_json::{Value, json};
 
 /// The hook whose flow guides after-contact work.
 pub const AFTER_CONTACT_HOOK: &str = "DisconnectAgentUI";
+/// The hook whose flow guides the agent from the moment they accept the contact.
+pub const AGENT_UI_HOOK: &str = "DefaultAgentUI";
 /// How long a guide contact may stay open, in timer minutes (Connect's chat default).
 const GUIDE_MINUTES: i64 = 25 * 60;
 
@@ -42,17 +48,23 @@ impl AppState {
             .and_then(|timer| serde_json::from_str(&timer.data).ok()))
     }
 
-    /// The flow that will guide an agent's after-contact work on the contact: its
-    /// `DisconnectAgentUI` hook as it stands when the agent takes the contact.
-    pub async fn after_contact_flow(&self, contact_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .stored_flow_state(contact_id)
-            .await?
-            .and_then(|run| run.hooks.get(AFTER_CONTACT_HOOK).cloned()))
+    /// The flows that guide an agent on the contact, as its hooks stand when the agent takes
+    /// it: `(DefaultAgentUI, DisconnectAgentUI)`.
+    pub async fn agent_ui_flows(
+        &self,
+        contact_id: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(match self.stored_flow_state(contact_id).await? {
+            Some(run) => (
+                run.hooks.get(AGENT_UI_HOOK).cloned(),
+                run.hooks.get(AFTER_CONTACT_HOOK).cloned(),
+            ),
+            None => (None, None),
+        })
     }
 
     /// Starts the after-contact-work guide for the agent, if the contact had one when they
-    /// took it.
+    /// took it; it ends the default guide if that still runs.
     pub async fn start_after_contact_guide(
         &self,
         taken: &AgentContact,
@@ -61,6 +73,30 @@ impl AppState {
         let Some(flow_ref) = &taken.after_contact_flow_id else {
             return Ok(());
         };
+        if let Some(running) = &taken.guide_contact_id {
+            // Straight to the store: nobody follows a guide's own chat, and ending it through
+            // the chat path would come back here.
+            let now = self.clock.now_ms();
+            self.store
+                .append(Append {
+                    contact_id: running.clone(),
+                    items: vec![NewItem::new(ItemType::Event, EVENT_CHAT_ENDED, None, now)],
+                    end_contact_at: Some(now),
+                    ..Append::default()
+                })
+                .await?;
+            self.timers.forget(running);
+        }
+        self.start_guide(taken, flow_ref, agent_name).await
+    }
+
+    /// Runs `flow_ref` as a guide of the agent's contact, shown in their workspace.
+    pub async fn start_guide(
+        &self,
+        taken: &AgentContact,
+        flow_ref: &str,
+        agent_name: &str,
+    ) -> Result<(), StoreError> {
         let Some(flow) = self
             .store
             .get_flow(&taken.instance_id, id_from_arn(flow_ref))
@@ -69,7 +105,7 @@ impl AppState {
             tracing::warn!(
                 contact_id = taken.contact_id,
                 flow = flow_ref,
-                "the after-contact-work guide's flow is gone"
+                "the guide's flow is gone"
             );
             return Ok(());
         };
@@ -77,7 +113,7 @@ impl AppState {
             tracing::warn!(
                 contact_id = taken.contact_id,
                 flow_id = flow.id,
-                "the after-contact-work guide's flow cannot run"
+                "the guide's flow cannot run"
             );
             return Ok(());
         };
@@ -145,7 +181,7 @@ impl AppState {
         tracing::info!(
             contact_id = taken.contact_id,
             guide_contact_id = guide_id,
-            "after-contact-work guide started"
+            "guide started"
         );
         Ok(())
     }

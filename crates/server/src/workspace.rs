@@ -517,7 +517,7 @@ async fn accept_offer(
     let user = &agent.user;
     let participant_id = uuid::Uuid::new_v4().to_string();
     let now = state.clock.now_ms();
-    let after_contact_flow = state.after_contact_flow(&contact_id).await?;
+    let (agent_ui_flow, after_contact_flow) = state.agent_ui_flows(&contact_id).await?;
     let Some(taken) = state
         .store
         .take_offer(
@@ -565,6 +565,13 @@ async fn accept_offer(
         state.agent_changed(&user.instance_id, &user.id);
         return Err(WorkspaceError::offer_closed(&contact_id));
     };
+    if let Some(flow_ref) = &agent_ui_flow
+        && let Err(error) = state
+            .start_guide(&taken, flow_ref, &display_name(user))
+            .await
+    {
+        tracing::error!(%error, contact_id, "could not start the contact's default guide");
+    }
     state.wake_agent(&user.id);
     tracing::info!(contact_id, user_id = user.id, "agent accepted a chat");
     Ok(axum::Json(json!({

@@ -944,3 +944,112 @@ async fn transfer_contact_moves_a_chat_to_another_queue_and_its_agents() {
     );
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_default_agent_ui_guide_runs_from_the_moment_the_agent_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Guided").await;
+    let profile = s.profile("Guided", 1, &[(&queue, 1, 0)]).await;
+    let rae = s.agent("rae", "Rae", &profile).await;
+    let guide = json!({
+        "Version": "2019-10-30",
+        "StartAction": "confirm",
+        "Actions": [
+            {"Identifier": "confirm", "Type": "ShowView",
+             "Parameters": {"ViewResource": {"Id": "arn:aws:connect:us-east-1:aws:view/confirmation:1"},
+                            "InvocationTimeLimitSeconds": "300",
+                            "ViewData": {"Heading": "Greet $.Attributes.name", "Next": {"Label": "Done"}}},
+             "Transitions": {"NextAction": "end",
+                             "Conditions": [{"NextAction": "save", "Condition": {"Operator": "Equals", "Operands": ["Next"]}}],
+                             "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingCondition"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"},
+                                        {"NextAction": "end", "ErrorType": "TimeLimitExceeded"}]}},
+            {"Identifier": "save", "Type": "UpdateContactAttributes",
+             "Parameters": {"Attributes": {"greeted": "$.Views.ViewResultData.Label"}, "TargetContact": "Related"},
+             "Transitions": {"NextAction": "end", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "Greeting guide", "Type": "CONTACT_FLOW", "Content": guide.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let inbound = json!({
+        "Version": "2019-10-30",
+        "StartAction": "hooks",
+        "Actions": [
+            {"Identifier": "hooks", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooks": {"DefaultAgentUI": created["ContactFlowId"]}},
+             "Transitions": {"NextAction": "set-queue", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "set-queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": queue},
+             "Transitions": {"NextAction": "transfer", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, flow) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(
+                json!({"Name": "Greeted", "Type": "CONTACT_FLOW", "Content": inbound.to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{flow}");
+    let chat = s
+        .server
+        .start_chat(json!({"ContactFlowId": flow["ContactFlowId"], "Attributes": {"name": "Jane"}}))
+        .await;
+    s.offered(&rae, &chat).await;
+    s.accept(&rae, &chat).await;
+    let state = s
+        .state_when(&rae, "the default guide shows its view", |state| {
+            state["contacts"][0]["guide"]["view"]["name"] == "confirmation"
+        })
+        .await;
+    assert_eq!(state["contacts"][0]["state"], "CONNECTED");
+    assert_eq!(
+        state["contacts"][0]["guide"]["viewData"]["Heading"],
+        "Greet Jane"
+    );
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/contacts/{}/guide", chat.contact_id),
+            &rae.token,
+            Some(json!({"action": "Next", "viewResultData": {"Label": "Done"}})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, _, attributes) = s
+            .server
+            .connect(
+                "GET",
+                &format!("/contact/attributes/{}/{}", s.instance, chat.contact_id),
+                None,
+            )
+            .await;
+        if attributes["Attributes"]["greeted"] == "Done" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{attributes}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.state_when(&rae, "the guide ends", |state| {
+        state["contacts"][0]["guide"].is_null()
+    })
+    .await;
+    s.server.stop().await;
+}

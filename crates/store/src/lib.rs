@@ -528,8 +528,8 @@ pub trait Store: Send + Sync + 'static {
     /// `now_ms`. `false` when it was not connected.
     async fn end_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64)
     -> Result<bool>;
-    /// Records the guide running for the user's contact in after-contact work; `false` when
-    /// the contact is not in after-contact work for them.
+    /// Records the guide running for the user's contact (connected or in after-contact work);
+    /// `false` when they have no such contact.
     async fn set_agent_guide(
         &self,
         contact_id: &str,

@@ -1658,7 +1658,8 @@ macro_rules! chat_store {
             ) -> Result<bool> {
                 let set = sqlx::query(
                     "UPDATE agent_contacts SET guide_contact_id = $1 \
-                     WHERE contact_id = $2 AND user_id = $3 AND state = 'AFTER_CONTACT_WORK'",
+                     WHERE contact_id = $2 AND user_id = $3 \
+                     AND state IN ('CONNECTED', 'AFTER_CONTACT_WORK')",
                 )
                 .bind(guide_contact_id)
                 .bind(contact_id)

@@ -641,10 +641,17 @@ async fn agent_contacts_go_through_after_contact_work_until_cleared(store: &dyn 
         vec![after_work.clone()]
     );
 
-    // A guide runs for after-contact work only.
+    // A guide runs for a contact the agent has, connected or in after-contact work.
     assert!(
-        !store.set_agent_guide(&two, &ana, "guide-0").await.unwrap(),
-        "still connected"
+        !store.set_agent_guide(&one, &ben, "guide-0").await.unwrap(),
+        "not ben's"
+    );
+    assert!(store.set_agent_guide(&two, &ana, "guide-2").await.unwrap());
+    assert_eq!(
+        store.contact_agents(&two).await.unwrap()[0]
+            .guide_contact_id
+            .as_deref(),
+        Some("guide-2")
     );
     assert!(store.set_agent_guide(&one, &ana, "guide-1").await.unwrap());
     assert_eq!(
@@ -675,7 +682,13 @@ async fn agent_contacts_go_through_after_contact_work_until_cleared(store: &dyn 
         "cleared once"
     );
     assert!(!store.end_agent_contact(&one, &ana, T0 + 41).await.unwrap());
-    assert_eq!(store.agent_contacts(&ana).await.unwrap(), vec![second]);
+    assert_eq!(
+        store.agent_contacts(&ana).await.unwrap(),
+        vec![AgentContact {
+            guide_contact_id: Some("guide-2".into()),
+            ..second
+        }]
+    );
     assert!(store.contact_agents(&one).await.unwrap().is_empty());
 
     // A connected contact clears without after-contact work.
