@@ -485,8 +485,9 @@ pub trait Store: Send + Sync + 'static {
         password: &str,
     ) -> Result<Option<User>>;
 
-    /// Puts a contact in a queue as of `enqueued_ms`. A contact already queued moves to the new
-    /// queue at the new time, losing its open offer and its rejections.
+    /// Puts a contact in a queue as of `enqueued_ms`. A contact already queued in another queue
+    /// moves to the new one at the new time, losing its open offer and its rejections; queued
+    /// again in the queue it waits in, it keeps its place, offer and rejections.
     async fn enqueue_contact(
         &self,
         instance_id: &str,

@@ -1409,22 +1409,27 @@ macro_rules! chat_store {
                 enqueued_ms: i64,
             ) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
-                sqlx::query(
+                // Queued again where it waits, the contact keeps its place, offer and rejections.
+                let changed = sqlx::query(
                     "INSERT INTO queued_contacts (contact_id, instance_id, queue_id, enqueued_ms, offered_to, offer_deadline_ms) \
                      VALUES ($1, $2, $3, $4, NULL, NULL) ON CONFLICT (contact_id) DO UPDATE SET \
                      instance_id = excluded.instance_id, queue_id = excluded.queue_id, enqueued_ms = excluded.enqueued_ms, \
-                     offered_to = NULL, offer_deadline_ms = NULL",
+                     offered_to = NULL, offer_deadline_ms = NULL \
+                     WHERE queued_contacts.queue_id <> excluded.queue_id",
                 )
                 .bind(contact_id)
                 .bind(instance_id)
                 .bind(queue_id)
                 .bind(enqueued_ms)
                 .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM routing_rejections WHERE contact_id = $1")
-                    .bind(contact_id)
-                    .execute(&mut *tx)
-                    .await?;
+                .await?
+                .rows_affected();
+                if changed == 1 {
+                    sqlx::query("DELETE FROM routing_rejections WHERE contact_id = $1")
+                        .bind(contact_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -214,18 +214,6 @@ impl Setup {
 
     /// A chat whose flow transfers it to `queue`.
     pub async fn chat_into(&self, queue: &str, customer: &str, attributes: Value) -> Chat {
-        let flow = json!({
-            "Version": "2019-10-30",
-            "StartAction": "set-queue",
-            "Actions": [
-                {"Identifier": "set-queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": queue},
-                 "Transitions": {"NextAction": "transfer", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
-                {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
-                 "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
-                                            {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
-                {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
-            ]
-        });
         let name = format!("Into {queue}");
         let (_, _, flows) = self
             .server
@@ -243,22 +231,41 @@ impl Setup {
             .map(|f| f["Id"].as_str().unwrap().to_string());
         let flow_id = match existing {
             Some(id) => id,
-            None => {
-                let (status, _, created) = self
-                    .server
-                    .connect(
-                        "PUT",
-                        &format!("/contact-flows/{}", self.instance),
-                        Some(json!({"Name": name, "Type": "CONTACT_FLOW", "Content": flow.to_string()})),
-                    )
-                    .await;
-                assert_eq!(status, 200, "{created}");
-                created["ContactFlowId"].as_str().unwrap().to_string()
-            }
+            None => self.queueing_flow(&name, queue, json!({})).await,
         };
         self.server
             .start_chat(json!({"ContactFlowId": flow_id, "ParticipantDetails": {"DisplayName": customer}, "Attributes": attributes}))
             .await
+    }
+
+    /// Creates a flow that sets `hooks` (UpdateContactEventHooks, when any) and transfers the
+    /// chat to `queue`; returns its id.
+    pub async fn queueing_flow(&self, name: &str, queue: &str, hooks: Value) -> String {
+        let on_error = json!([{"NextAction": "end", "ErrorType": "NoMatchingError"}]);
+        let flow = json!({
+            "Version": "2019-10-30",
+            "StartAction": "hooks",
+            "Actions": [
+                {"Identifier": "hooks", "Type": "UpdateContactEventHooks", "Parameters": {"EventHooks": hooks},
+                 "Transitions": {"NextAction": "set-queue", "Errors": on_error}},
+                {"Identifier": "set-queue", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": queue},
+                 "Transitions": {"NextAction": "transfer", "Errors": on_error}},
+                {"Identifier": "transfer", "Type": "TransferContactToQueue", "Parameters": {},
+                 "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                            {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+                {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+            ]
+        });
+        let (status, _, created) = self
+            .server
+            .connect(
+                "PUT",
+                &format!("/contact-flows/{}", self.instance),
+                Some(json!({"Name": name, "Type": "CONTACT_FLOW", "Content": flow.to_string()})),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        created["ContactFlowId"].as_str().unwrap().to_string()
     }
 }
 

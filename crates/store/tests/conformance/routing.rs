@@ -237,6 +237,19 @@ async fn contacts_are_queued_moved_and_dequeued(store: &dyn Store) {
         })
     );
     store
+        .enqueue_contact(&f.instance_id, &one, &f.sales, T0 + 15)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued(store, &one).await,
+        Some(QueuedContact {
+            offer: Some((ana.clone(), T0 + 100)),
+            rejected_by: vec![ben.clone()],
+            ..f.queued(&one, &f.sales, T0 + 10)
+        }),
+        "queued again where it waits, nothing changes"
+    );
+    store
         .enqueue_contact(&f.instance_id, &one, &f.support, T0 + 20)
         .await
         .unwrap();
