@@ -285,6 +285,8 @@ pub struct Router {
     queues: HashMap<Id, QueueState>,
     agents: HashMap<Id, AgentState>,
     contacts: HashMap<Id, ContactState>,
+    /// Rejections restored before their agent was added: agent → contacts.
+    pending_rejections: HashMap<Id, Vec<Id>>,
 }
 
 impl Router {
@@ -298,6 +300,7 @@ impl Router {
             queues: HashMap::new(),
             agents: HashMap::new(),
             contacts: HashMap::new(),
+            pending_rejections: HashMap::new(),
         }
     }
 
@@ -393,6 +396,11 @@ impl Router {
         let lanes = self.catch_up(now_ms);
         let agent_key: Id = Id::from(agent_id);
         let status_epoch = self.next_epoch();
+        for contact in self.pending_rejections.remove(agent_id).unwrap_or_default() {
+            if let Some(state) = self.contacts.get_mut(&contact) {
+                state.rejected_by.push((agent_key.clone(), status_epoch));
+            }
+        }
         self.agents.insert(
             agent_key.clone(),
             AgentState {
@@ -515,6 +523,28 @@ impl Router {
             },
         );
         Ok(self.settle(BTreeSet::new(), lanes, Decision::default()))
+    }
+
+    /// Restores a rejection kept elsewhere (routing rebuilt from storage): the agent is not
+    /// offered the queued contact until their status changes. Restore before adding the agent
+    /// (a known agent's rejection holds until their next status change too).
+    pub fn restore_rejection(&mut self, contact_id: &str, agent_id: &str) {
+        let Some(contact_key) = self.existing_contact_key(contact_id).ok() else {
+            return;
+        };
+        match self.agents.get_key_value(agent_id) {
+            Some((agent_key, agent)) => {
+                let rejection = (agent_key.clone(), agent.status_epoch);
+                if let Some(contact) = self.contacts.get_mut(&contact_key) {
+                    contact.rejected_by.push(rejection);
+                }
+            }
+            None => self
+                .pending_rejections
+                .entry(Id::from(agent_id))
+                .or_default()
+                .push(contact_key),
+        }
     }
 
     /// The contact left its queue without being accepted (the customer left, or a flow moved it
@@ -1741,5 +1771,26 @@ mod tests {
             Some((false, 1))
         );
         assert_eq!(router.agent("nobody"), None);
+    }
+
+    #[test]
+    fn a_restored_rejection_keeps_the_contact_from_its_agent_until_their_status_changes() {
+        let mut router = router("p", rules(1, &[("q", 1, 0)]));
+        router.enqueue("c", "q", 0, 0).unwrap();
+        router.restore_rejection("c", "a");
+        router.restore_rejection("unknown-contact", "a");
+        let decision = router.add_agent("a", &available("p", 0), 10).unwrap();
+        assert!(decision.offers.is_empty(), "rejected before the rebuild");
+        let decision = router.add_agent("b", &available("p", 5), 10).unwrap();
+        assert_eq!(offers(&decision), vec![("c", "b")]);
+        router.reject_offer("c", "b", 20).unwrap();
+        let decision = router.set_agent_available("a", false, 30).unwrap();
+        assert!(decision.offers.is_empty());
+        let decision = router.set_agent_available("a", true, 40).unwrap();
+        assert_eq!(
+            offers(&decision),
+            vec![("c", "a")],
+            "a status change lifts it"
+        );
     }
 }

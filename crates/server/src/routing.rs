@@ -483,6 +483,9 @@ impl Routing {
                 queued.enqueued_ms,
                 now,
             );
+            for user_id in &queued.rejected_by {
+                router.restore_rejection(&queued.contact_id, user_id);
+            }
         }
         let mut decisions = Vec::new();
         for agent in state.store.agents_routing(instance_id).await? {

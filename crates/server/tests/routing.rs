@@ -1016,3 +1016,48 @@ async fn a_default_agent_ui_guide_runs_from_the_moment_the_agent_accepts() {
     .await;
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_rejection_holds_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Kept").await;
+    let profile = s.profile("Kept", 1, &[(&queue, 1, 0)]).await;
+    let sam = s.agent("sam", "Sam", &profile).await;
+    let chat = s.chat_into(&queue, "Declined", json!({})).await;
+    s.offered(&sam, &chat).await;
+    let (status, _) = s
+        .workspace(
+            "POST",
+            &format!("/offers/{}/reject", chat.contact_id),
+            &sam.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let Setup {
+        server,
+        instance,
+        security_profile,
+        available,
+        offline,
+    } = s;
+    server.stop().await;
+
+    let server = TestServer::start(dir.path(), MINUTE_MS).await;
+    let s = Setup {
+        server,
+        instance,
+        security_profile,
+        available,
+        offline,
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        offers_of(&s.state(&sam).await).is_empty(),
+        "the rejection was kept"
+    );
+    let tia = s.agent("tia", "Tia", &profile).await;
+    s.offered(&tia, &chat).await;
+    s.server.stop().await;
+}
