@@ -470,10 +470,15 @@ impl Routing {
                 state.store.dequeue_contact(&queued.contact_id).await?;
                 continue;
             }
-            if let Some((user_id, _)) = &queued.offer {
+            if let Some((user_id, deadline_ms)) = &queued.offer {
                 state
                     .store
-                    .close_offer(&queued.contact_id, user_id, OfferClosed::Withdrawn)
+                    .close_offer(
+                        &queued.contact_id,
+                        user_id,
+                        OfferClosed::Withdrawn,
+                        Some(*deadline_ms),
+                    )
                     .await?;
                 state.wake_agent(user_id);
             }
@@ -748,6 +753,7 @@ impl Routing {
                         &withdrawn.contact_id,
                         &withdrawn.agent_id,
                         OfferClosed::Withdrawn,
+                        Some(withdrawn.deadline_ms),
                     )
                     .await?;
                 state.wake_agent(&withdrawn.agent_id);
@@ -849,12 +855,17 @@ impl Routing {
         }
         for contact_id in differing {
             if let Some(queued) = stored.iter().find(|queued| queued.contact_id == contact_id)
-                && let Some((user_id, _)) = &queued.offer
+                && let Some((user_id, deadline_ms)) = &queued.offer
             {
                 // An offer routing does not hold has no timer: it is offered afresh.
                 state
                     .store
-                    .close_offer(contact_id, user_id, OfferClosed::Withdrawn)
+                    .close_offer(
+                        contact_id,
+                        user_id,
+                        OfferClosed::Withdrawn,
+                        Some(*deadline_ms),
+                    )
                     .await?;
                 state.wake_agent(user_id);
             }
@@ -892,7 +903,12 @@ impl Routing {
             // The store decides between this timeout and an acceptance racing it.
             if !state
                 .store
-                .close_offer(&contact_id, &user_id, OfferClosed::Missed)
+                .close_offer(
+                    &contact_id,
+                    &user_id,
+                    OfferClosed::Missed,
+                    Some(deadline_ms),
+                )
                 .await?
             {
                 self.follow_contact(state, &instance_id, &contact_id)

@@ -591,7 +591,7 @@ async fn reject_offer(
     let user = &agent.user;
     if !state
         .store
-        .close_offer(&contact_id, &user.id, OfferClosed::Rejected)
+        .close_offer(&contact_id, &user.id, OfferClosed::Rejected, None)
         .await?
     {
         return Err(WorkspaceError::offer_closed(&contact_id));

@@ -506,9 +506,17 @@ pub trait Store: Send + Sync + 'static {
     /// Opens an offer of a queued contact to a user until `deadline_ms`; `false`, writing
     /// nothing, when the contact is not queued or already has an open offer.
     async fn open_offer(&self, contact_id: &str, user_id: &str, deadline_ms: i64) -> Result<bool>;
-    /// Closes the contact's open offer to `user_id` without a taker (see [`OfferClosed`]);
-    /// `false`, writing nothing, when there is no such open offer.
-    async fn close_offer(&self, contact_id: &str, user_id: &str, how: OfferClosed) -> Result<bool>;
+    /// Closes the contact's open offer to `user_id` without a taker (see [`OfferClosed`]); with
+    /// `deadline_ms`, only the offer with that deadline (a router closes its own offers, never
+    /// a newer one of the same contact to the same agent). `false`, writing nothing, when there
+    /// is no such open offer.
+    async fn close_offer(
+        &self,
+        contact_id: &str,
+        user_id: &str,
+        how: OfferClosed,
+        deadline_ms: Option<i64>,
+    ) -> Result<bool>;
     /// The user accepts the contact's open offer: in one transaction the contact leaves its
     /// queue and becomes the user's connected [`AgentContact`] with `participant_id` and the
     /// flow that will guide their after-contact work, if any. `None`, writing nothing, when the

@@ -1512,16 +1512,19 @@ macro_rules! chat_store {
                 contact_id: &str,
                 user_id: &str,
                 how: $crate::OfferClosed,
+                deadline_ms: Option<i64>,
             ) -> Result<bool> {
                 let mut tx = self.writer.begin().await?;
                 // A write first: it locks the queued contact, so of a timeout and an acceptance
                 // racing on two nodes, one finds the offer and the other does not.
                 let Some(row) = sqlx::query(
                     "UPDATE queued_contacts SET offered_to = offered_to \
-                     WHERE contact_id = $1 AND offered_to = $2 RETURNING offer_deadline_ms",
+                     WHERE contact_id = $1 AND offered_to = $2 \
+                     AND (offer_deadline_ms = $3 OR $3 IS NULL) RETURNING offer_deadline_ms",
                 )
                 .bind(contact_id)
                 .bind(user_id)
+                .bind(deadline_ms)
                 .fetch_optional(&mut *tx)
                 .await?
                 else {

@@ -166,7 +166,12 @@ async fn offer_and_close(store: &dyn Store, contact_id: &str, user_id: &str, how
             .await
             .unwrap()
     );
-    assert!(store.close_offer(contact_id, user_id, how).await.unwrap());
+    assert!(
+        store
+            .close_offer(contact_id, user_id, how, None)
+            .await
+            .unwrap()
+    );
 }
 
 async fn queued(store: &dyn Store, contact_id: &str) -> Option<QueuedContact> {
@@ -326,12 +331,19 @@ async fn offers_open_once_and_close_each_way(store: &dyn Store) {
 
     for how in ALL_WAYS {
         assert!(
-            !store.close_offer(&contact, &ben, how).await.unwrap(),
+            !store.close_offer(&contact, &ben, how, None).await.unwrap(),
             "{how:?}: not offered to ben"
         );
         assert!(
-            !store.close_offer(&fresh(), &ana, how).await.unwrap(),
+            !store.close_offer(&fresh(), &ana, how, None).await.unwrap(),
             "{how:?}: not queued"
+        );
+        assert!(
+            !store
+                .close_offer(&contact, &ana, how, Some(T0 + 19))
+                .await
+                .unwrap(),
+            "{how:?}: an offer with another deadline"
         );
     }
     assert_eq!(
@@ -344,7 +356,7 @@ async fn offers_open_once_and_close_each_way(store: &dyn Store) {
     // Withdrawn: nothing remains of the offer.
     assert!(
         store
-            .close_offer(&contact, &ana, OfferClosed::Withdrawn)
+            .close_offer(&contact, &ana, OfferClosed::Withdrawn, Some(T0 + 20))
             .await
             .unwrap()
     );
@@ -356,7 +368,7 @@ async fn offers_open_once_and_close_each_way(store: &dyn Store) {
     assert!(store.offers_to(&ana).await.unwrap().is_empty());
     for how in ALL_WAYS {
         assert!(
-            !store.close_offer(&contact, &ana, how).await.unwrap(),
+            !store.close_offer(&contact, &ana, how, None).await.unwrap(),
             "{how:?}: an offer closes once"
         );
     }
@@ -499,7 +511,7 @@ async fn offers_are_taken_only_while_open_and_by_their_agent(store: &dyn Store) 
     );
     for how in ALL_WAYS {
         assert!(
-            !store.close_offer(&contact, &ana, how).await.unwrap(),
+            !store.close_offer(&contact, &ana, how, None).await.unwrap(),
             "{how:?}: a taken offer is closed"
         );
     }
@@ -893,7 +905,7 @@ async fn concurrent_acceptances_and_timeouts_close_an_offer_once(store: &Arc<dyn
                 }),
                 tokio::spawn(async move {
                     timer
-                        .close_offer(&time_id, &time_user, OfferClosed::Missed)
+                        .close_offer(&time_id, &time_user, OfferClosed::Missed, None)
                         .await
                         .unwrap()
                 }),
