@@ -9,6 +9,7 @@ use crate::routing::{AGENT_HINT_PREFIX, RoutingEvent};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -802,8 +803,11 @@ struct EventsQuery {
 async fn events(
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Answer {
+    let upgrade = upgrade.map_err(|_| {
+        WorkspaceError::invalid("The events endpoint is a WebSocket: open it with an upgrade.")
+    })?;
     // A refused session is told on the socket (close code 4001), so the app can tell it from a
     // network failure.
     let agent = match query.token {

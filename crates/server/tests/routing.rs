@@ -438,6 +438,12 @@ async fn the_workspace_api_refuses_what_it_cannot_do() {
         .workspace("GET", "/no-such-endpoint", &hal.token, None)
         .await;
     assert_eq!(status, 404);
+    let (status, body) = s.workspace("GET", "/events", &hal.token, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("InvalidRequest")),
+        "{body}"
+    );
 
     let (status, _) = s.workspace("POST", "/sign-out", &hal.token, None).await;
     assert_eq!(status, 204);
