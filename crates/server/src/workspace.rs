@@ -444,7 +444,10 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> Answer {
         user_id: user.id.clone(),
         expires_ms: state.clock.now_ms() + SESSION_MS,
     };
-    state.store.create_agent_session(&session).await?;
+    state
+        .store
+        .create_agent_session(&session, state.clock.now_ms())
+        .await?;
     tracing::info!(user_id = user.id, "agent signed in");
     Ok(axum::Json(json!({
         "token": token,

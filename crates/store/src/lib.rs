@@ -572,7 +572,9 @@ pub trait Store: Send + Sync + 'static {
         until_ms: i64,
     ) -> Result<bool>;
 
-    async fn create_agent_session(&self, session: &AgentSession) -> Result<()>;
+    /// Stores a new session; sessions expired by `now_ms` go in the same transaction, so they do
+    /// not pile up.
+    async fn create_agent_session(&self, session: &AgentSession, now_ms: i64) -> Result<()>;
     /// The session with that token hash, if it has not expired by `now_ms`.
     async fn agent_session(&self, token_hash: &str, now_ms: i64) -> Result<Option<AgentSession>>;
     async fn delete_agent_session(&self, token_hash: &str) -> Result<()>;

@@ -1743,7 +1743,12 @@ macro_rules! chat_store {
                 Ok(claimed == 1)
             }
 
-            async fn create_agent_session(&self, session: &$crate::AgentSession) -> Result<()> {
+            async fn create_agent_session(&self, session: &$crate::AgentSession, now_ms: i64) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM agent_sessions WHERE expires_ms <= $1")
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "INSERT INTO agent_sessions (token_hash, instance_id, user_id, expires_ms) VALUES ($1, $2, $3, $4)",
                 )
@@ -1751,8 +1756,9 @@ macro_rules! chat_store {
                 .bind(&session.instance_id)
                 .bind(&session.user_id)
                 .bind(session.expires_ms)
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

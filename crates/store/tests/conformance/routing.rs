@@ -1026,13 +1026,22 @@ async fn agent_sessions_expire_and_go_with_their_user(store: &dyn Store) {
     let signed_out = session(&ana, T0 + 1_000);
     let bens = session(&ben, T0 + 1_000);
     for s in [&short, &long, &signed_out, &bens] {
-        store.create_agent_session(s).await.unwrap();
+        store.create_agent_session(s, T0).await.unwrap();
     }
     let find = async |s: &AgentSession, now_ms: i64| {
         store.agent_session(&s.token_hash, now_ms).await.unwrap()
     };
     assert_eq!(find(&short, T0 + 99).await, Some(short.clone()));
     assert_eq!(find(&short, T0 + 100).await, None, "expired at its expiry");
+    // A sign-in after its expiry removes it (asked as of before, it is gone all the same).
+    let later = session(&ben, T0 + 2_000);
+    store.create_agent_session(&later, T0 + 100).await.unwrap();
+    assert_eq!(find(&short, T0).await, None, "purged");
+    assert_eq!(
+        find(&long, T0).await,
+        Some(long.clone()),
+        "not expired, kept"
+    );
     assert_eq!(store.agent_session(&fresh(), T0).await.unwrap(), None);
     store
         .delete_agent_session(&signed_out.token_hash)
