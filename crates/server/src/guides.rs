@@ -153,6 +153,15 @@ impl AppState {
             connected_ms: Some(now),
         };
         let expires_ms = guide.expires_ms;
+        // Recorded first: a crash before the guide exists leaves a record of nothing (shown as
+        // no guide), never a guide nobody sees.
+        if !self
+            .store
+            .set_agent_guide(&taken.contact_id, &taken.user_id, &guide_id)
+            .await?
+        {
+            return Ok(());
+        }
         let created = self
             .store
             .create_chat(NewChat {
@@ -173,9 +182,6 @@ impl AppState {
         if !matches!(created, CreateChat::Created(_)) {
             return Ok(());
         }
-        self.store
-            .set_agent_guide(&taken.contact_id, &taken.user_id, &guide_id)
-            .await?;
         self.timers.arm_chat_deadline(&guide_id, expires_ms);
         self.timers.arm(&guide_id, TimerKind::FlowRun, Some(now));
         tracing::info!(
