@@ -297,10 +297,7 @@ async fn agent_state(state: &AppState, user: &User) -> Result<Value, WorkspaceEr
             "contactId": contact.contact_id,
             "queueName": queue_names.get(&contact.queue_id),
             "customerName": customer_name(state, &contact.contact_id).await?,
-            "state": match contact.state {
-                AgentContactState::Connected => "CONNECTED",
-                AgentContactState::AfterContactWork => "AFTER_CONTACT_WORK",
-            },
+            "state": state_name(contact.state),
             "acceptedAt": contact.accepted_ms,
             "endedAt": contact.ended_ms,
             "guide": guide,
@@ -615,15 +612,35 @@ async fn own_contact(
     user: &User,
     contact_id: &str,
 ) -> Result<liaison_store::AgentContact, WorkspaceError> {
-    state
+    find_own_contact(state, user, contact_id)
+        .await?
+        .ok_or_else(|| not_yours(contact_id))
+}
+
+/// The agent's uncleared contact with that id, if they have it.
+async fn find_own_contact(
+    state: &AppState,
+    user: &User,
+    contact_id: &str,
+) -> Result<Option<liaison_store::AgentContact>, StoreError> {
+    Ok(state
         .store
         .agent_contacts(&user.id)
         .await?
         .into_iter()
-        .find(|contact| contact.contact_id == contact_id)
-        .ok_or_else(|| {
-            WorkspaceError::not_found(format!("Contact {contact_id} is not one of yours."))
-        })
+        .find(|contact| contact.contact_id == contact_id))
+}
+
+fn not_yours(contact_id: &str) -> WorkspaceError {
+    WorkspaceError::not_found(format!("Contact {contact_id} is not one of yours."))
+}
+
+/// How the API names where an accepted contact stands for its agent.
+fn state_name(state: AgentContactState) -> &'static str {
+    match state {
+        AgentContactState::Connected => "CONNECTED",
+        AgentContactState::AfterContactWork => "AFTER_CONTACT_WORK",
+    }
 }
 
 /// `POST /workspace/api/contacts/{contactId}/participant-token` — a new participant token for
@@ -671,29 +688,15 @@ async fn contact_details(
     Path(contact_id): Path<String>,
 ) -> Answer {
     let user = &agent.user;
-    let taken = state
-        .store
-        .agent_contacts(&user.id)
-        .await?
-        .into_iter()
-        .find(|contact| contact.contact_id == contact_id);
-    let (queue_id, agent_state) = match taken {
-        Some(taken) => (
-            taken.queue_id,
-            match taken.state {
-                AgentContactState::Connected => "CONNECTED",
-                AgentContactState::AfterContactWork => "AFTER_CONTACT_WORK",
-            },
-        ),
+    let (queue_id, agent_state) = match find_own_contact(&state, user, &contact_id).await? {
+        Some(taken) => (taken.queue_id, state_name(taken.state)),
         None => {
             let offered = state
                 .store
                 .queued_contact(&contact_id)
                 .await?
                 .filter(|queued| queued.offer.as_ref().is_some_and(|(to, _)| *to == user.id))
-                .ok_or_else(|| {
-                    WorkspaceError::not_found(format!("Contact {contact_id} is not one of yours."))
-                })?;
+                .ok_or_else(|| not_yours(&contact_id))?;
             (offered.queue_id, "OFFERED")
         }
     };

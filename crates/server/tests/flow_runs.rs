@@ -103,34 +103,6 @@ async fn start_on(server: &TestServer, instance: &str, flow: &str, extra: Value)
     (chat, socket)
 }
 
-/// The transcript's system messages (what the flow said), oldest first, once `count` arrived.
-async fn system_messages(server: &TestServer, chat: &Chat, count: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let (_, _, transcript) = server
-            .participant(
-                "/participant/transcript",
-                &chat.connection_token,
-                json!({"MaxResults": 100, "ScanDirection": "FORWARD", "SortOrder": "ASCENDING"}),
-            )
-            .await;
-        let said: Vec<String> = transcript["Transcript"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter(|i| i["ParticipantRole"] == "SYSTEM" && i["Type"] == "MESSAGE")
-                    .map(|i| i["Content"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if said.len() >= count {
-            return said;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the flow did not say {count} things");
-}
-
 /// The flow's messages read from the socket until the chat ends.
 async fn said_until_the_end(socket: &mut Socket) -> Vec<String> {
     let mut said = Vec::new();
@@ -197,7 +169,7 @@ async fn the_default_chat_flow_greets_and_queues_into_the_customer_queue_flow() 
         .unwrap()
         .to_string();
     let (chat, _socket) = start_on(&server, &instance, &default, json!({})).await;
-    let said = system_messages(&server, &chat, 2).await;
+    let said = server.system_messages(&chat, 2).await;
     assert_eq!(
         said[0],
         "Thanks for contacting us. An agent will be with you shortly."
@@ -283,9 +255,9 @@ async fn a_customer_wait_resumes_on_a_message_or_its_time_limit() {
     )
     .await;
     let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
-    system_messages(&server, &chat, 1).await;
+    server.system_messages(&chat, 1).await;
     send(&server, &chat, "yes, one more thing").await;
-    let said = system_messages(&server, &chat, 2).await;
+    let said = server.system_messages(&chat, 2).await;
     assert_eq!(said, vec!["Anything else?", "Welcome back"]);
 
     // Nobody answers: after 60 flow seconds (0.6 s) the wait completes.
@@ -332,13 +304,13 @@ async fn a_bot_wait_follows_the_custom_participant() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        system_messages(&server, &chat, 1).await,
+        server.system_messages(&chat, 1).await,
         vec!["The bot is done"]
     );
 
     // Without a bot the Wait takes ParticipantNotFound.
     let (lonely, _socket) = start_on(&server, &instance, &flow, json!({})).await;
-    assert_eq!(system_messages(&server, &lonely, 1).await, vec!["No bot"]);
+    assert_eq!(server.system_messages(&lonely, 1).await, vec!["No bot"]);
 }
 
 #[tokio::test]
@@ -386,7 +358,7 @@ async fn unknown_functions_flows_and_queues_take_error_branches_and_transfers_wo
     .await;
     let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
     assert_eq!(
-        system_messages(&server, &chat, 3).await,
+        server.system_messages(&chat, 3).await,
         vec!["Lambda failed", "Queue failed", "In the target flow with v"]
     );
 }
@@ -415,7 +387,7 @@ async fn a_waiting_flow_resumes_after_a_restart() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let server = TestServer::start(dir.path(), MINUTE_MS).await;
     assert_eq!(
-        system_messages(&server, &chat, 1).await,
+        server.system_messages(&chat, 1).await,
         vec!["Still here after the restart"]
     );
 }
@@ -669,7 +641,7 @@ async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch
     .await;
     let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
     assert_eq!(
-        system_messages(&server, &chat, 2).await,
+        server.system_messages(&chat, 2).await,
         vec!["slow timed out", "nested refused"]
     );
     let (status, _, gone) = server
@@ -770,7 +742,7 @@ async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        system_messages(&server, &chat, 1).await,
+        server.system_messages(&chat, 1).await,
         vec!["The bot has left. Anything else?"]
     );
     // The customer's answer goes to the disconnect flow's Wait, which ends the chat.
@@ -801,7 +773,7 @@ async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
         .await;
     send(&server, &chat, "hello?").await;
     assert_eq!(
-        system_messages(&server, &chat, 1).await,
+        server.system_messages(&chat, 1).await,
         vec!["Still in the main flow"]
     );
 }
@@ -848,7 +820,7 @@ async fn flow_logs_record_the_blocks_run_while_logging_is_on() {
         json!({"Attributes": {"name": "Ana", "tier": "gold"}}),
     )
     .await;
-    system_messages(&server, &chat, 2).await;
+    server.system_messages(&chat, 2).await;
     let (status, logs) = flow_logs(&server, &instance, &chat.contact_id).await;
     assert_eq!(status, 200, "{logs}");
     let records = logs["FlowLogs"].as_array().unwrap();
@@ -910,7 +882,7 @@ async fn flow_logs_record_the_blocks_run_while_logging_is_on() {
         json!({"Attributes": {"name": "Ana"}}),
     )
     .await;
-    system_messages(&server, &chat, 2).await;
+    server.system_messages(&chat, 2).await;
     let (_, logs) = flow_logs(&server, &instance, &chat.contact_id).await;
     let blocks: Vec<&str> = logs["FlowLogs"]
         .as_array()
@@ -968,7 +940,7 @@ async fn a_flow_module_runs_on_the_contact_and_returns() {
     )
     .await;
     assert_eq!(
-        system_messages(&server, &chat, 3).await,
+        server.system_messages(&chat, 3).await,
         vec!["Before", "In the module, Ana", "After, module_ran=yes"]
     );
 
@@ -983,7 +955,7 @@ async fn a_flow_module_runs_on_the_contact_and_returns() {
     .await;
     let (chat, _socket) = start_on(&server, &instance, &broken, json!({})).await;
     assert_eq!(
-        system_messages(&server, &chat, 2).await,
+        server.system_messages(&chat, 2).await,
         vec!["Before", "The module failed"]
     );
 }
@@ -1018,7 +990,7 @@ async fn update_contact_data_sets_what_references_and_describe_contact_show() {
     )
     .await;
     assert_eq!(
-        system_messages(&server, &chat, 1).await,
+        server.system_messages(&chat, 1).await,
         vec!["Order for Ana / From the web / fr-FR / O-42 / cust-Ana"]
     );
     let (status, _, described) = server
@@ -1137,7 +1109,7 @@ async fn check_hours_of_operation_reads_the_schedule_at_this_moment() {
         let flow = import(&server, &instance, name, "check", checking(hours)).await;
         let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
         assert_eq!(
-            system_messages(&server, &chat, 1).await,
+            server.system_messages(&chat, 1).await,
             vec![expected],
             "{name}"
         );
@@ -1162,10 +1134,7 @@ async fn check_hours_of_operation_reads_the_schedule_at_this_moment() {
     );
     let flow = import(&server, &instance, "Queue hours", "queue", actions).await;
     let (chat, _socket) = start_on(&server, &instance, &flow, json!({})).await;
-    assert_eq!(
-        system_messages(&server, &chat, 1).await,
-        vec!["We are open"]
-    );
+    assert_eq!(server.system_messages(&chat, 1).await, vec!["We are open"]);
 }
 
 #[tokio::test]

@@ -41,35 +41,7 @@ async fn import(server: &TestServer, instance: &str, name: &str, actions: Value)
 /// What the flow of a new chat on `flow` says first.
 async fn first_words(server: &TestServer, flow: &str) -> String {
     let chat = server.start_chat(json!({"ContactFlowId": flow})).await;
-    system_messages(server, &chat).await.remove(0)
-}
-
-/// The transcript's system messages once there is one.
-async fn system_messages(server: &TestServer, chat: &Chat) -> Vec<String> {
-    for _ in 0..100 {
-        let (_, _, transcript) = server
-            .participant(
-                "/participant/transcript",
-                &chat.connection_token,
-                json!({"MaxResults": 100, "ScanDirection": "FORWARD", "SortOrder": "ASCENDING"}),
-            )
-            .await;
-        let said: Vec<String> = transcript["Transcript"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter(|i| i["ParticipantRole"] == "SYSTEM" && i["Type"] == "MESSAGE")
-                    .map(|i| i["Content"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !said.is_empty() {
-            return said;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the flow said nothing");
+    server.system_messages(&chat, 1).await.remove(0)
 }
 
 async fn queue_arn(s: &Setup, name: &str) -> String {

@@ -273,6 +273,34 @@ impl TestServer {
             websocket_url: connection["Websocket"]["Url"].as_str().unwrap().into(),
         }
     }
+
+    /// The transcript's system messages (what the flow said), oldest first, once `count` arrived.
+    pub async fn system_messages(&self, chat: &Chat, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let (_, _, transcript) = self
+                .participant(
+                    "/participant/transcript",
+                    &chat.connection_token,
+                    json!({"MaxResults": 100, "ScanDirection": "FORWARD", "SortOrder": "ASCENDING"}),
+                )
+                .await;
+            let said: Vec<String> = transcript["Transcript"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|i| i["ParticipantRole"] == "SYSTEM" && i["Type"] == "MESSAGE")
+                        .map(|i| i["Content"].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if said.len() >= count {
+                return said;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the flow did not say {count} things");
+    }
 }
 
 async fn read(response: reqwest::Response) -> (u16, HeaderMap, Value) {
