@@ -243,6 +243,8 @@ pub struct NewItem {
     pub extra: Option<Map<String, Value>>,
     /// Typing is pushed but is not part of the transcript.
     pub in_transcript: bool,
+    /// Only participants of this role see the item (whisper flow messages); `None`: everyone.
+    pub visible_to: Option<ParticipantRole>,
 }
 
 impl NewItem {
@@ -264,12 +266,18 @@ impl NewItem {
             absolute_ms: now_ms,
             extra: None,
             in_transcript: true,
+            visible_to: None,
         }
     }
 
     pub fn with_content(mut self, content: impl Into<String>) -> Self {
         self.content = Some(content.into());
         self
+    }
+
+    /// Whether a participant of `role` sees the item.
+    pub fn is_visible_to(&self, role: ParticipantRole) -> bool {
+        self.visible_to.is_none_or(|only| only == role)
     }
 }
 

@@ -1,11 +1,28 @@
 //! Agents in chats: an agent taking a chat joins it as an `AGENT` participant, like any
 //! participant of the Participant Service API; its leaving hands the chat to the disconnect flow
 //! or ends it.
+//!
+//! When the contact has whisper flows (`AgentWhisper`, `CustomerWhisper` hooks), the agent's
+//! participant is added at acceptance but joins the chat only when they have run: the agent
+//! whisper first (its messages for the agent only), then the customer whisper (for the
+//! customer only), each cut short after 2 minutes.
 
+use crate::connect::organisation::user_arn;
+use crate::flows::Trigger;
 use crate::state::AppState;
+use liaison_core::flow::{AgentFacts, Whisper};
 use liaison_core::organisation::User;
-use liaison_core::{Participant, ParticipantRole, TokenKind, TokenRecord, hash_token, new_token};
+use liaison_core::{
+    Contact, Participant, ParticipantRole, TokenKind, TokenRecord, hash_token, new_token,
+};
 use liaison_store::{AddedParticipant, Appended, NewParticipant, StoreError};
+
+/// The hook naming the flow played to the agent before they join.
+pub const AGENT_WHISPER_HOOK: &str = "AgentWhisper";
+/// The hook naming the flow played to the customer before the agent joins.
+pub const CUSTOMER_WHISPER_HOOK: &str = "CustomerWhisper";
+/// How long a whisper may run, in chat minutes (Connect's limit).
+const WHISPER_MINUTES: i64 = 2;
 
 /// An agent who took a chat: its participant and the token it connects with
 /// (`CreateParticipantConnection`).
@@ -32,15 +49,16 @@ pub fn display_name(user: &User) -> String {
 }
 
 impl AppState {
-    /// Adds an agent to an open chat and connects it at once: the customer sees
-    /// `participant.joined`, a custom bot present is disconnected, and the chat timers restart
-    /// for the customer and the agent. `participant_id` is the agent's new participant (routing
-    /// records it first). `None` when the chat is no longer open.
+    /// Adds `user` to an open chat as its agent. Without whisper flows the agent joins at once:
+    /// the customer sees `participant.joined`, a custom bot present is disconnected, and the
+    /// chat timers restart for the customer and the agent. With them, the agent joins when the
+    /// whispers end. `participant_id` is the agent's new participant (routing records it
+    /// first). `None` when the chat is no longer open.
     pub async fn join_agent(
         &self,
         contact_id: &str,
         participant_id: &str,
-        display_name: &str,
+        user: &User,
     ) -> Result<Option<AgentJoined>, StoreError> {
         let Some(contact) = self.store.get_contact(contact_id).await? else {
             return Ok(None);
@@ -53,7 +71,7 @@ impl AppState {
             id: participant_id.to_string(),
             contact_id: contact.id.clone(),
             role: ParticipantRole::Agent,
-            display_name: display_name.to_string(),
+            display_name: display_name(user),
             joined_ms: now,
             left_ms: None,
             connected_ms: None,
@@ -77,15 +95,113 @@ impl AppState {
         if added != AddedParticipant::Added {
             return Ok(None);
         }
+        let whispers = self.whisper_flows(&contact).await?;
         // The customer queue flow ends when an agent takes the chat; its hooks stay.
         self.stop_flow(&contact.id).await?;
-        if let Appended::ContactClosed = self.connect_participant(&contact.id, &participant).await?
+        let joined = AgentJoined {
+            participant,
+            participant_token: token,
+        };
+        let (first, then) = match whispers {
+            (Some(agent), customer) => (Some((agent, ParticipantRole::Agent)), customer),
+            (None, Some(customer)) => (Some((customer, ParticipantRole::Customer)), None),
+            (None, None) => (None, None),
+        };
+        if let Some((flow_id, to)) = first {
+            let whisper = Whisper {
+                to,
+                agent_participant_id: participant_id.to_string(),
+                agent: AgentFacts {
+                    user_name: user.username.clone(),
+                    first_name: user.identity_info.first_name.clone(),
+                    last_name: user.identity_info.last_name.clone(),
+                    arn: user_arn(self, user),
+                },
+                until_ms: now + WHISPER_MINUTES * self.config.timer_minute_ms,
+                then,
+            };
+            tracing::info!(contact_id, flow_id, "the agent joins after the whispers");
+            self.run_flow(contact_id, Trigger::Whisper { flow_id, whisper });
+            return Ok(Some(joined));
+        }
+        if let Appended::ContactClosed = self
+            .connect_participant(&contact.id, &joined.participant)
+            .await?
         {
             return Ok(None);
         }
-        Ok(Some(AgentJoined {
-            participant,
-            participant_token: token,
-        }))
+        Ok(Some(joined))
+    }
+
+    /// The contact's whisper flows that exist: `(agent whisper, customer whisper)` ids.
+    async fn whisper_flows(
+        &self,
+        contact: &Contact,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        let Some(run) = self.stored_flow_state(&contact.id).await? else {
+            return Ok((None, None));
+        };
+        let mut found = [None, None];
+        for (slot, hook) in found
+            .iter_mut()
+            .zip([AGENT_WHISPER_HOOK, CUSTOMER_WHISPER_HOOK])
+        {
+            if let Some(flow_ref) = run.hooks.get(hook) {
+                *slot = self
+                    .flow_document(contact, flow_ref)
+                    .await?
+                    .map(|(flow, _)| flow.id);
+                if slot.is_none() {
+                    tracing::warn!(
+                        contact_id = contact.id,
+                        hook,
+                        flow_ref,
+                        "whisper flow missing or invalid; skipped"
+                    );
+                }
+            }
+        }
+        let [agent, customer] = found;
+        Ok((agent, customer))
+    }
+
+    /// A whisper is over (its flow ended, failed, or ran out of time): the customer whisper
+    /// follows the agent whisper, and after the last one the agent joins the chat.
+    pub async fn whisper_ended(
+        &self,
+        contact_id: &str,
+        whisper: Whisper,
+    ) -> Result<(), StoreError> {
+        if let Some(flow_id) = whisper.then.clone() {
+            let next = Whisper {
+                to: ParticipantRole::Customer,
+                until_ms: self.clock.now_ms() + WHISPER_MINUTES * self.config.timer_minute_ms,
+                then: None,
+                ..whisper
+            };
+            return Box::pin(self.drive_flow(
+                contact_id,
+                Trigger::Whisper {
+                    flow_id,
+                    whisper: next,
+                },
+            ))
+            .await;
+        }
+        // Joined once only: a run resumed after a crash may end its whisper again.
+        let waiting_agent = self
+            .store
+            .list_participants(contact_id)
+            .await?
+            .into_iter()
+            .find(|p| {
+                p.id == whisper.agent_participant_id && !p.has_left() && p.connected_ms.is_none()
+            });
+        if let Some(agent) = waiting_agent {
+            self.connect_participant(contact_id, &agent).await?;
+            self.holders.forget_contact(contact_id);
+            tracing::info!(contact_id, "whispers over; the agent joined the chat");
+        }
+        Ok(())
     }
 }

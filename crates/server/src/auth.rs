@@ -27,6 +27,14 @@ impl Caller {
             return Ok(());
         };
         let participant = &caller.participant;
+        if participant.role == ParticipantRole::Agent
+            && SENDING_OPERATIONS.contains(&operation)
+            && participant.connected_ms.is_none()
+        {
+            return Err(access_denied(
+                "The agent joins the chat when its whisper flows end; send after participant.joined.",
+            ));
+        }
         if participant.role != ParticipantRole::CustomBot {
             return Ok(());
         }

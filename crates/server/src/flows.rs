@@ -18,7 +18,7 @@ use liaison_core::clock::format_iso_millis;
 use liaison_core::content::TEXT_PLAIN;
 use liaison_core::flow::{
     Effect, Ended, FLOW_TIMER, FlowDocument, FlowState, Interpreter, MODULE_FLOW_TYPE, Outcome,
-    ShownView, Step, Surroundings, TraceEntry, WaitEvent, validate,
+    ShownView, Step, Surroundings, TraceEntry, WaitEvent, Whisper, validate,
 };
 use liaison_core::organisation::HoursOfOperation;
 use liaison_core::{Contact, Flow, FlowModule, ItemType, NewItem, ParticipantRole};
@@ -54,6 +54,8 @@ pub enum Trigger {
     Due,
     /// The agent answered the view a ShowView showed them.
     ViewAnswered { action: String, data: Value },
+    /// An accepted agent's whisper flow plays before they join; it takes over whatever ran.
+    Whisper { flow_id: String, whisper: Whisper },
 }
 
 /// What storing a run came to.
@@ -157,7 +159,11 @@ impl AppState {
         });
     }
 
-    async fn drive_flow(&self, contact_id: &str, trigger: Trigger) -> Result<(), StoreError> {
+    pub(crate) async fn drive_flow(
+        &self,
+        contact_id: &str,
+        trigger: Trigger,
+    ) -> Result<(), StoreError> {
         let Some(contact) = self.store.get_contact(contact_id).await? else {
             return Ok(());
         };
@@ -167,15 +173,17 @@ impl AppState {
         let now = self.clock.now_ms();
         // The run a new flow follows tells the contact's initiation.
         let starting = match &trigger {
-            Trigger::Continue { flow_id, .. } => Some((flow_id, "")),
+            Trigger::Continue { flow_id, .. } => Some((flow_id, None)),
+            Trigger::Whisper { flow_id, whisper } => Some((flow_id, Some(whisper))),
             _ => None,
         };
         let mut first_document = None;
         let fresh = match starting {
-            Some((flow_id, initiation)) => match self.flow_document(&contact, flow_id).await? {
+            Some((flow_id, whisper)) => match self.flow_document(&contact, flow_id).await? {
                 Some((flow, document)) => {
-                    let mut state = FlowState::new(&flow.id, &document.start_action, initiation);
+                    let mut state = FlowState::new(&flow.id, &document.start_action, "");
                     state.flow_type = flow.flow_type.clone();
+                    state.whisper = whisper.cloned();
                     let key = (flow.flow_type.clone(), flow.id.clone());
                     first_document = Some((key, Source::flow(self, flow), document));
                     Some(state)
@@ -186,6 +194,10 @@ impl AppState {
                         flow_id,
                         "the chat's flow does not exist or cannot run"
                     );
+                    // A whisper that cannot play must still let the agent in.
+                    if let Some(whisper) = whisper {
+                        return self.whisper_ended(contact_id, whisper.clone()).await;
+                    }
                     return Ok(());
                 }
             },
@@ -234,6 +246,12 @@ impl AppState {
             };
             if !contact.is_open() {
                 return Ok(());
+            }
+            if state.whisper_expired(self.clock.now_ms()) {
+                tracing::info!(contact_id, "the whisper ran out of time");
+                return self
+                    .finish_flow(&contact, state, &token, Ended::EndOfFlow)
+                    .await;
             }
             let key = (state.flow_type.clone(), state.flow_id.clone());
             if running.as_ref().is_none_or(|(held, _, _)| *held != key) {
@@ -326,7 +344,9 @@ impl AppState {
                     interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
                     self.record_blocks(&contact, flow, &mut trace).await?;
                     state.lease_until_ms = now + LEASE_MS;
-                    let item = system_message(text, now);
+                    let mut item = system_message(text, now);
+                    // A whisper's messages are for its side of the chat only.
+                    item.visible_to = state.whisper.as_ref().map(|w| w.to);
                     if let Stored::Lost = self
                         .store_flow(&contact.id, &state, &token, vec![item])
                         .await?
@@ -425,6 +445,10 @@ impl AppState {
                         }
                         None => outcome = Some(Outcome::Failed("NoMatchingError".into())),
                     }
+                }
+                // Whispers cannot queue the contact: its agent has it already.
+                Effect::TransferToQueue { .. } if state.whisper.is_some() => {
+                    outcome = Some(Outcome::Failed("NoMatchingError".into()));
                 }
                 Effect::TransferToQueue { queue } => {
                     match self.find_queue(&contact, queue.as_deref()).await? {
@@ -525,6 +549,14 @@ impl AppState {
                         (state, None)
                     })
                 }
+                (Trigger::Whisper { .. }, previous) => fresh.clone().map(|mut state| {
+                    if let Some(previous) = previous {
+                        state.hooks = previous.hooks;
+                        state.queue = previous.queue;
+                        state.initiation_method = previous.initiation_method;
+                    }
+                    (state, None)
+                }),
                 (Trigger::CustomerMessage { text }, Some(mut state))
                     if state.runner.is_some() || state.is_ready() =>
                 {
@@ -573,7 +605,7 @@ impl AppState {
                 }
                 (Trigger::Due, Some(state)) if !state.finished => match &state.runner {
                     Some(_) if state.lease_until_ms <= now => Some((state, None)),
-                    None if state.is_ready() => Some((state, None)),
+                    None if state.is_ready() || state.whisper_expired(now) => Some((state, None)),
                     None if state
                         .waiting
                         .as_ref()
@@ -737,6 +769,16 @@ impl AppState {
             .await?
         {
             return Ok(());
+        }
+        if let Some(whisper) = state.whisper {
+            match &ended {
+                Ended::Disconnected => return Ok(()),
+                Ended::Broken(why) => {
+                    tracing::warn!(contact_id = contact.id, why, "whisper flow stopped")
+                }
+                _ => {}
+            }
+            return self.whisper_ended(&contact.id, whisper).await;
         }
         match ended {
             Ended::Queued => {
@@ -912,7 +954,7 @@ impl AppState {
 
     /// A flow of the contact's instance by id or ARN, parsed; `None` when there is none or it
     /// cannot be read.
-    async fn flow_document(
+    pub(crate) async fn flow_document(
         &self,
         contact: &Contact,
         flow_ref: &str,

@@ -6,18 +6,20 @@
 //! disconnect guide takes its place. Its ShowView blocks wait for the agent's answer in the workspace, and
 //! `UpdateContactAttributes` with `TargetContact: Related` writes onto the customer's contact.
 
+use crate::agents::display_name;
 use crate::connect::id_from_arn;
 use crate::flows::{Trigger, ready_run};
 use crate::state::AppState;
 use crate::timers::TimerKind;
 use liaison_core::content::EVENT_CHAT_ENDED;
 use liaison_core::flow::{FLOW_TIMER, FlowState, ShownView, WaitEvent, validate};
+use liaison_core::organisation::User;
 use liaison_core::{
     Contact, ContactState, Participant, ParticipantRole, TokenKind, TokenRecord, hash_token,
     new_token,
 };
 use liaison_core::{ItemType, NewItem};
-use liaison_store::{AgentContact, Append, CreateChat, NewChat, StoreError};
+use liaison_store::{AgentContact, AgentContactState, Append, CreateChat, NewChat, StoreError};
 use serde_json::{Value, json};
 
 /// The hook whose flow guides after-contact work.
@@ -88,6 +90,22 @@ impl AppState {
             self.timers.forget(running);
         }
         self.start_guide(taken, flow_ref, agent_name).await
+    }
+
+    /// Starts the after-contact guides that are due for the user's contacts. A node that
+    /// stopped between the end of a chat and the start of its guide left it due; the store
+    /// records a guide before it is created, so two nodes never both start one.
+    pub async fn start_due_guides(&self, user: &User) -> Result<(), StoreError> {
+        for contact in self.store.agent_contacts(&user.id).await? {
+            let due = contact.state == AgentContactState::AfterContactWork
+                && contact.guide_contact_id.is_none();
+            if let (true, Some(flow_ref)) = (due, &contact.after_contact_flow_id) {
+                tracing::info!(contact_id = contact.contact_id, "starting a due guide");
+                self.start_guide(&contact, flow_ref, &display_name(user))
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs `flow_ref` as a guide of the agent's contact, shown in their workspace.

@@ -287,6 +287,7 @@ async fn agent_state(state: &AppState, user: &User) -> Result<Value, WorkspaceEr
             "offeredAt": deadline - state.offer_timeout_ms(),
         }));
     }
+    state.start_due_guides(user).await?;
     let mut contacts = Vec::new();
     for contact in state.store.agent_contacts(&user.id).await? {
         let guide = match &contact.guide_contact_id {
@@ -537,10 +538,7 @@ async fn accept_offer(
         contact_id: contact_id.clone(),
         user_id: user.id.clone(),
     });
-    let joined = match state
-        .join_agent(&contact_id, &participant_id, &display_name(user))
-        .await
-    {
+    let joined = match state.join_agent(&contact_id, &participant_id, user).await {
         Ok(joined) => joined,
         Err(error) => {
             // The chat left its queue for an agent who could not join it: it goes back to
@@ -749,6 +747,7 @@ async fn contact_transcript(
             liaison_core::transcript::ScanDirection::Forward,
             None,
             TRANSCRIPT_ITEMS,
+            ParticipantRole::Agent,
         )
         .await?;
     Ok(axum::Json(json!({

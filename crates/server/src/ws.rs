@@ -12,7 +12,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use liaison_core::content::{EVENT_CHAT_ENDED, EVENT_PARTICIPANT_LEFT};
-use liaison_core::{ChatItem, TokenKind, hash_token};
+use liaison_core::{ChatItem, ParticipantRole, TokenKind, hash_token};
 use liaison_wire::ParticipantError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -88,6 +88,8 @@ pub struct SocketQuery {
 
 struct Subscriber {
     participant_id: String,
+    /// Items meant for another role only (whisper messages) are skipped.
+    role: ParticipantRole,
     contact_id: String,
     initial_contact_id: String,
     /// The log position the socket starts after.
@@ -144,6 +146,7 @@ pub async fn upgrade(
     };
     let subscriber = Subscriber {
         participant_id: record.participant_id,
+        role: holder.participant.role,
         contact_id: contact.id,
         initial_contact_id: contact.initial_contact_id,
         // The socket carries what is written after the handshake was asked for.
@@ -269,6 +272,10 @@ async fn run_socket(state: &AppState, mut socket: WebSocket, subscriber: Subscri
                     let full_batch = items.len() as u32 == CATCH_UP_BATCH;
                     let mut finished = false;
                     for item in &items {
+                        if !item.item.is_visible_to(subscriber.role) {
+                            sent_through = item.seq;
+                            continue;
+                        }
                         if socket.send(Message::Text(chat_frame(item, &subscriber.initial_contact_id))).await.is_err() {
                             return;
                         }

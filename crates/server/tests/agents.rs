@@ -106,29 +106,83 @@ async fn send_text(server: &TestServer, token: &str, text: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// A flow that sets `CustomerRemaining` to a disconnect flow (which asks, waits for the
-/// customer, says goodbye and ends the chat), says an agent is coming, then queues the chat on
-/// BasicQueue.
-async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> String {
-    let create = |name: &str, content: Value| {
-        let body = json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content.to_string()});
-        async move {
-            let (status, _, created) = server
-                .connect("PUT", &format!("/contact-flows/{instance}"), Some(body))
-                .await;
-            assert_eq!(status, 200, "{created}");
-            created["ContactFlowId"].as_str().unwrap().to_string()
-        }
-    };
-    let on_error = |next: &str| json!([{"NextAction": next, "ErrorType": "NoMatchingError"}]);
-    let basic_queue = server
+/// Creates a flow of `flow_type` on the instance; returns its id.
+async fn create_flow(
+    server: &TestServer,
+    instance: &str,
+    name: &str,
+    flow_type: &str,
+    content: Value,
+) -> String {
+    let body = json!({"Name": name, "Type": flow_type, "Content": content.to_string()});
+    let (status, _, created) = server
+        .connect("PUT", &format!("/contact-flows/{instance}"), Some(body))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    created["ContactFlowId"].as_str().unwrap().to_string()
+}
+
+/// The id of the instance's BasicQueue.
+async fn basic_queue(server: &TestServer, instance: &str) -> String {
+    server
         .summary_named(
             &format!("/queues-summary/{instance}"),
             "QueueSummaryList",
             "BasicQueue",
         )
         .await["Id"]
-        .clone();
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A whisper flow that says `text`, then does `then` (an action identified "then").
+fn whisper_flow(text: &str, then: Value) -> Value {
+    json!({"Version": "2019-10-30", "StartAction": "say", "Actions": [
+        {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": text},
+         "Transitions": {"NextAction": "then", "Errors": [{"NextAction": "then", "ErrorType": "NoMatchingError"}]}},
+        then
+    ]})
+}
+
+fn end_whisper() -> Value {
+    json!({"Identifier": "then", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}})
+}
+
+/// The contents of the chat's transcript as `token`'s participant reads it.
+async fn transcript_texts(server: &TestServer, token: &str) -> Vec<String> {
+    let (status, _, transcript) = server
+        .participant(
+            "/participant/transcript",
+            token,
+            json!({"MaxResults": 100, "SortOrder": "ASCENDING"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{transcript}");
+    transcript["Transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| {
+            item["Content"].as_str().map(str::to_string).or_else(|| {
+                Some(format!(
+                    "{} {}",
+                    item["ContentType"], item["ParticipantRole"]
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A flow that sets `CustomerRemaining` to a disconnect flow (which asks, waits for the
+/// customer, says goodbye and ends the chat), says an agent is coming, then queues the chat on
+/// BasicQueue.
+async fn flow_with_disconnect_flow(server: &TestServer, instance: &str) -> String {
+    let create = |name: &'static str, content: Value| {
+        create_flow(server, instance, name, "CONTACT_FLOW", content)
+    };
+    let on_error = |next: &str| json!([{"NextAction": next, "ErrorType": "NoMatchingError"}]);
+    let basic_queue = basic_queue(server, instance).await;
     let disconnect_flow = create(
         "After the agent",
         json!({"Version": "2019-10-30", "StartAction": "ask", "Actions": [
@@ -336,4 +390,124 @@ async fn an_auto_disconnected_agent_hands_the_chat_to_the_disconnect_flow() {
     assert_eq!(left["ParticipantId"], agent.as_str());
     let (asked, _) = until(&mut customer, "text/plain").await;
     assert_eq!(asked["Content"], "The agent has left. Anything else?");
+}
+
+#[tokio::test]
+async fn whisper_flows_play_to_each_side_before_the_agent_joins() {
+    let (_dir, s) = server().await;
+    let server = &s.server;
+    let agent_ana = ana(&s).await;
+    let agent_whisper = create_flow(
+        server,
+        &s.instance,
+        "To the agent",
+        "AGENT_WHISPER",
+        whisper_flow("A customer is waiting, $.Agent.UserName", end_whisper()),
+    )
+    .await;
+    let customer_whisper = create_flow(
+        server,
+        &s.instance,
+        "To the customer",
+        "CUSTOMER_WHISPER",
+        whisper_flow("You are now chatting with $.Agent.FirstName", end_whisper()),
+    )
+    .await;
+    let basic_queue = basic_queue(server, &s.instance).await;
+    let flow = s
+        .queueing_flow(
+            "Whispered",
+            &basic_queue,
+            json!({"AgentWhisper": agent_whisper, "CustomerWhisper": customer_whisper}),
+        )
+        .await;
+    let chat = start_on(server, &flow).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (agent, agent_token) = take_chat(&s, &agent_ana, &chat).await;
+
+    // The customer hears their whisper, then sees the agent join; never the agent's whisper.
+    let (joined, before) = until(&mut customer, JOINED).await;
+    assert_eq!(joined["ParticipantId"], agent.as_str());
+    let said: Vec<&Value> = before.iter().map(|item| &item["Content"]).collect();
+    assert!(
+        said.contains(&&json!("You are now chatting with Ana")),
+        "{said:?}"
+    );
+    assert!(
+        !said.contains(&&json!("A customer is waiting, ana")),
+        "{said:?}"
+    );
+
+    let customer_sees = transcript_texts(server, &chat.connection_token).await;
+    let agent_sees = transcript_texts(server, &agent_token).await;
+    let position = |texts: &[String], text: &str| texts.iter().position(|t| t == text);
+    let agent_joined = format!("\"{JOINED}\" \"AGENT\"");
+    assert!(
+        position(&customer_sees, "You are now chatting with Ana")
+            < position(&customer_sees, &agent_joined),
+        "{customer_sees:?}"
+    );
+    assert_eq!(position(&customer_sees, "A customer is waiting, ana"), None);
+    assert!(
+        position(&agent_sees, "A customer is waiting, ana") < position(&agent_sees, &agent_joined),
+        "{agent_sees:?}"
+    );
+    assert_eq!(position(&agent_sees, "You are now chatting with Ana"), None);
+
+    // Joined, the agent talks.
+    send_text(server, &agent_token, "Hello, I am Ana").await;
+    let (said, _) = until(&mut customer, "text/plain").await;
+    assert_eq!(said["Content"], "Hello, I am Ana");
+}
+
+#[tokio::test]
+async fn a_whisper_running_too_long_is_cut_short_and_the_agent_waits_for_it() {
+    let (_dir, s) = server().await;
+    let server = &s.server;
+    let agent_ana = ana(&s).await;
+    // The whisper waits ten minutes; whispers end after two (1.2 s here).
+    let agent_whisper = create_flow(
+        server,
+        &s.instance,
+        "Long whisper",
+        "AGENT_WHISPER",
+        whisper_flow(
+            "Hold on",
+            json!({"Identifier": "then", "Type": "Wait",
+                   "Parameters": {"TimeLimitSeconds": "600", "Events": ["CustomerReturned"]},
+                   "Transitions": {"NextAction": "then", "Errors": [{"NextAction": "then", "ErrorType": "NoMatchingError"}]}}),
+        ),
+    )
+    .await;
+    let basic_queue = basic_queue(server, &s.instance).await;
+    let flow = s
+        .queueing_flow(
+            "Long whispered",
+            &basic_queue,
+            json!({"AgentWhisper": agent_whisper}),
+        )
+        .await;
+    let chat = start_on(server, &flow).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    let (agent, agent_token) = take_chat(&s, &agent_ana, &chat).await;
+
+    let (status, _, refused) = server
+        .participant(
+            "/participant/message",
+            &agent_token,
+            json!({"ContentType": "text/plain", "Content": "too early"}),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["__type"], "AccessDeniedException");
+
+    let (joined, before) = until(&mut customer, JOINED).await;
+    assert_eq!(joined["ParticipantId"], agent.as_str());
+    assert!(
+        before.iter().all(|item| item["Content"] != "Hold on"),
+        "{before:?}"
+    );
+    send_text(server, &agent_token, "Thanks for waiting").await;
+    let (said, _) = until(&mut customer, "text/plain").await;
+    assert_eq!(said["Content"], "Thanks for waiting");
 }

@@ -731,6 +731,59 @@ async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_c
 }
 
 #[tokio::test]
+async fn an_after_contact_guide_cut_off_by_a_crash_starts_when_the_agent_looks() {
+    let Some(guide_flow) = after_contact_work_flow() else {
+        eprintln!("no seed pages beside the repository; skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let queue = s.queue("Wrap-up").await;
+    let profile = s.profile("Wrap-up", 1, &[(&queue, 1, 0)]).await;
+    let mo = s.agent("mo", "Mo", &profile).await;
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "Sample after contact work flow", "Type": "CONTACT_FLOW", "Content": guide_flow})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let flow_id = s
+        .queueing_flow(
+            "Guided",
+            &queue,
+            json!({"DisconnectAgentUI": created["ContactFlowArn"]}),
+        )
+        .await;
+    let chat = s.server.start_chat(json!({"ContactFlowId": flow_id})).await;
+    s.offered(&mo, &chat).await;
+    s.accept(&mo, &chat).await;
+
+    // The chat ends for the agent and the node stops before it starts the guide.
+    let store = &s.server.state.store;
+    let now = s.server.state.clock.now_ms();
+    assert!(
+        store
+            .end_agent_contact(&chat.contact_id, &mo.user_id, now)
+            .await
+            .unwrap()
+    );
+    let state = s
+        .state_when(&mo, "the due guide shows its view", |state| {
+            state["contacts"][0]["guide"]["view"]["name"] == "after-contact-work"
+        })
+        .await;
+    let guide = state["contacts"][0]["guide"]["contactId"].clone();
+    assert_eq!(state["contacts"][0]["state"], "AFTER_CONTACT_WORK");
+    // Started once: looking again shows the same guide.
+    let again = s.state(&mo).await;
+    assert_eq!(again["contacts"][0]["guide"]["contactId"], guide);
+    s.server.stop().await;
+}
+
+#[tokio::test]
 async fn the_events_socket_pushes_the_state_as_it_changes() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;

@@ -18,7 +18,8 @@ use liaison_core::organisation::{
 };
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, TokenRecord, View,
+    ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, ParticipantRole,
+    TokenRecord, View,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -534,11 +535,14 @@ pub trait Store: Send + Sync + 'static {
     /// The agents a contact has or had and has not cleared, oldest first.
     async fn contact_agents(&self, contact_id: &str) -> Result<Vec<AgentContact>>;
     /// The chat ended for the user: their connected contact goes to after-contact work as of
-    /// `now_ms`. `false` when it was not connected.
+    /// `now_ms`. With an after-contact flow its guide is due: the record of the guide running
+    /// so far is cleared (a contact in after-contact work with a flow and no guide awaits its
+    /// guide). `false` when it was not connected.
     async fn end_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64)
     -> Result<bool>;
     /// Records the guide running for the user's contact (connected or in after-contact work);
-    /// `false` when they have no such contact.
+    /// `false` when they have no such contact or a guide is recorded already (two nodes
+    /// starting the same guide: one wins).
     async fn set_agent_guide(
         &self,
         contact_id: &str,
@@ -637,21 +641,24 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ChatItem>>;
     async fn find_item(&self, contact_id: &str, item_id: &str) -> Result<Option<ChatItem>>;
-    /// The sequence number a transcript scan starts at, if the anchor names an item.
+    /// The sequence number a transcript scan starts at, if the anchor names an item `viewer`
+    /// sees.
     async fn transcript_anchor(
         &self,
         contact_id: &str,
         anchor: &Anchor,
         direction: ScanDirection,
+        viewer: ParticipantRole,
     ) -> Result<Option<i64>>;
-    /// Transcript items in scan order from `from_seq` (inclusive; `None` = the end the scan starts
-    /// from), at most `limit`.
+    /// Transcript items `viewer` sees, in scan order from `from_seq` (inclusive; `None` = the
+    /// end the scan starts from), at most `limit`.
     async fn transcript_page(
         &self,
         contact_id: &str,
         direction: ScanDirection,
         from_seq: Option<i64>,
         limit: u32,
+        viewer: ParticipantRole,
     ) -> Result<Vec<ChatItem>>;
 
     /// `(contact id, expires_ms)` of every open contact: the deadlines to re-arm after a restart.

@@ -51,8 +51,8 @@ const APPEND_ONE: &str = "WITH claimed AS ( \
         RETURNING last_seq), \
     written AS ( \
         INSERT INTO items (contact_id, seq, id, item_type, content_type, content, participant_id, \
-            display_name, role, absolute_ms, extra, in_transcript) \
-        SELECT $5, last_seq, $6, $7, $8, $9, $10, $11, $12, $4, $13, $14 FROM reserved \
+            display_name, role, absolute_ms, extra, in_transcript, visible_to) \
+        SELECT $5, last_seq, $6, $7, $8, $9, $10, $11, $12, $4, $13, $14, $15 FROM reserved \
         RETURNING seq) \
     SELECT (SELECT seq FROM written) AS seq";
 
@@ -256,6 +256,7 @@ impl PostgresStore {
             .bind(item.role.map(ParticipantRole::as_str))
             .bind(item.extra.as_ref().map(json_text))
             .bind(i64::from(item.in_transcript))
+            .bind(item.visible_to.map(ParticipantRole::as_str))
             .fetch_one(&self.writer)
             .await?;
         let seq: Option<i64> = sqlx::Row::try_get(&row, "seq")?;
@@ -315,6 +316,7 @@ fn bind_item<'q>(
         .bind(item.absolute_ms)
         .bind(item.extra.as_ref().map(json_text))
         .bind(i64::from(item.in_transcript))
+        .bind(item.visible_to.map(ParticipantRole::as_str))
 }
 
 /// Records the client token, or returns what it recorded before.

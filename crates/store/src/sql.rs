@@ -21,7 +21,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 11] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "chat core",
@@ -72,6 +72,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 11] = [
         22,
         "routing",
         include_str!("../migrations/0022_routing.sql"),
+    ),
+    (
+        23,
+        "whispers",
+        include_str!("../migrations/0023_whispers.sql"),
     ),
 ];
 
@@ -140,8 +145,8 @@ pub(crate) const FIND_CLIENT_TOKEN: &str =
 /// is closed or unknown.
 pub(crate) const RESERVE_SEQUENCE: &str = "UPDATE contacts SET last_seq = last_seq + $1 WHERE id = $2 AND state = 'OPEN' RETURNING last_seq";
 pub(crate) const INSERT_ITEM: &str = "INSERT INTO items (contact_id, seq, id, item_type, \
-    content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript, \
+    visible_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, instance_id, \
     initial_contact_id, related_contact_id, flow_id, state, attributes, segment_attributes, \
     customer_id, supported_content_types, initiated_ms, ended_ms, expires_ms, last_seq, \
@@ -213,7 +218,7 @@ pub(crate) const TOKEN_HOLDER_QUERY: &str = "SELECT c.*, \
      FROM tokens t JOIN participants p ON p.id = t.participant_id \
      JOIN contacts c ON c.id = t.contact_id WHERE t.hash = $1";
 
-pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, item_type, content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript";
+pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, item_type, content_type, content, participant_id, display_name, role, absolute_ms, extra, in_transcript, visible_to";
 
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
@@ -577,6 +582,7 @@ pub(crate) fn item_from(row: &impl Columns) -> Result<ChatItem> {
     let role: Option<String> = row.column("role")?;
     let extra: Option<String> = row.column("extra")?;
     let in_transcript: i64 = row.column("in_transcript")?;
+    let visible_to: Option<String> = row.column("visible_to")?;
     Ok(ChatItem {
         contact_id: row.column("contact_id")?,
         seq: row.column("seq")?,
@@ -599,6 +605,12 @@ pub(crate) fn item_from(row: &impl Columns) -> Result<ChatItem> {
                 None => None,
             },
             in_transcript: in_transcript != 0,
+            visible_to: match visible_to {
+                Some(text) => {
+                    Some(ParticipantRole::parse(&text).ok_or_else(|| corrupt("item visibility"))?)
+                }
+                None => None,
+            },
         },
     })
 }
@@ -1646,7 +1658,9 @@ macro_rules! chat_store {
 
             async fn end_agent_contact(&self, contact_id: &str, user_id: &str, now_ms: i64) -> Result<bool> {
                 let ended = sqlx::query(
-                    "UPDATE agent_contacts SET state = 'AFTER_CONTACT_WORK', ended_ms = $1 \
+                    "UPDATE agent_contacts SET state = 'AFTER_CONTACT_WORK', ended_ms = $1, \
+                     guide_contact_id = CASE WHEN after_contact_flow_id IS NULL \
+                     THEN guide_contact_id END \
                      WHERE contact_id = $2 AND user_id = $3 AND state = 'CONNECTED'",
                 )
                 .bind(now_ms)
@@ -1666,7 +1680,7 @@ macro_rules! chat_store {
             ) -> Result<bool> {
                 let set = sqlx::query(
                     "UPDATE agent_contacts SET guide_contact_id = $1 \
-                     WHERE contact_id = $2 AND user_id = $3 \
+                     WHERE contact_id = $2 AND user_id = $3 AND guide_contact_id IS NULL \
                      AND state IN ('CONNECTED', 'AFTER_CONTACT_WORK')",
                 )
                 .bind(guide_contact_id)
@@ -2105,30 +2119,34 @@ macro_rules! chat_store {
                 contact_id: &str,
                 anchor: &Anchor,
                 direction: ScanDirection,
+                viewer: ParticipantRole,
             ) -> Result<Option<i64>> {
                 let query = match (anchor, direction) {
                     (Anchor::Id(id), _) => sqlx::query(
-                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND id = $2",
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND (visible_to IS NULL OR visible_to = $3) AND id = $2",
                     )
                     .bind(contact_id)
                     .bind(id.clone()),
                     (Anchor::Time(at_ms), ScanDirection::Forward) => sqlx::query(
-                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND absolute_ms >= $2 ORDER BY seq LIMIT 1",
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND (visible_to IS NULL OR visible_to = $3) AND absolute_ms >= $2 ORDER BY seq LIMIT 1",
                     )
                     .bind(contact_id)
                     .bind(*at_ms),
                     (Anchor::Time(at_ms), ScanDirection::Backward) => sqlx::query(
-                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND absolute_ms <= $2 ORDER BY seq DESC LIMIT 1",
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND (visible_to IS NULL OR visible_to = $3) AND absolute_ms <= $2 ORDER BY seq DESC LIMIT 1",
                     )
                     .bind(contact_id)
                     .bind(*at_ms),
                     (Anchor::MostRecent(offset), _) => sqlx::query(
-                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 ORDER BY seq DESC LIMIT 1 OFFSET $2",
+                        "SELECT seq FROM items WHERE contact_id = $1 AND in_transcript = 1 AND (visible_to IS NULL OR visible_to = $3) ORDER BY seq DESC LIMIT 1 OFFSET $2",
                     )
                     .bind(contact_id)
                     .bind(i64::from(*offset)),
                 };
-                let row = query.fetch_optional(&self.reader).await?;
+                let row = query
+                    .bind(viewer.as_str())
+                    .fetch_optional(&self.reader)
+                    .await?;
                 row.map(|row| sqlx::Row::try_get(&row, "seq").map_err($crate::StoreError::from))
                     .transpose()
             }
@@ -2139,6 +2157,7 @@ macro_rules! chat_store {
                 direction: ScanDirection,
                 from_seq: Option<i64>,
                 limit: u32,
+                viewer: ParticipantRole,
             ) -> Result<Vec<ChatItem>> {
                 let (comparison, order, open_end) = match direction {
                     ScanDirection::Forward => (">=", "ASC", i64::MIN),
@@ -2146,11 +2165,12 @@ macro_rules! chat_store {
                 };
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {ITEM_COLUMNS} FROM items WHERE contact_id = $1 AND in_transcript = 1 AND seq {comparison} $2 \
-                     ORDER BY seq {order} LIMIT $3"
+                     AND (visible_to IS NULL OR visible_to = $4) ORDER BY seq {order} LIMIT $3"
                 )))
                 .bind(contact_id)
                 .bind(from_seq.unwrap_or(open_end))
                 .bind(i64::from(limit))
+                .bind(viewer.as_str())
                 .fetch_all(&self.reader)
                 .await?;
                 rows.iter().map(item_from).collect()

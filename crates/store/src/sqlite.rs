@@ -17,7 +17,8 @@ use crate::{
 use async_trait::async_trait;
 use liaison_core::transcript::{Anchor, ScanDirection};
 use liaison_core::{
-    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, Participant, TokenRecord, View,
+    ChatItem, Contact, ContactData, Flow, FlowModule, Instance, Participant, ParticipantRole,
+    TokenRecord, View,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

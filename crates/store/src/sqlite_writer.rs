@@ -297,6 +297,7 @@ fn append_items(
             item.absolute_ms,
             item.extra.as_ref().map(json_text),
             i64::from(item.in_transcript),
+            item.visible_to.map(ParticipantRole::as_str),
         ])?;
         written.push(ChatItem {
             contact_id: contact_id.to_string(),

@@ -52,6 +52,7 @@ async fn suite(store: Arc<dyn Store>) {
     find_item_is_scoped_to_its_contact(s).await;
     transcript_anchor_resolves_ids_times_and_recency(s).await;
     transcript_page_scans_both_ways_skipping_non_transcript_items(s).await;
+    transcripts_show_each_side_only_its_own_whispers(s).await;
     items_round_trip_every_field(s).await;
     open_contact_deadlines_lists_only_open_contacts(s).await;
     due_contacts_are_open_and_overdue_oldest_first(s).await;
@@ -1180,12 +1181,13 @@ async fn transcript_fixture(store: &dyn Store) -> (NewChat, Vec<ChatItem>) {
 }
 
 async fn transcript_anchor_resolves_ids_times_and_recency(store: &dyn Store) {
+    use ParticipantRole::Customer;
     use ScanDirection::{Backward, Forward};
     let (chat, items) = transcript_fixture(store).await;
     let (other, other_items) = transcript_fixture(store).await;
     let id = &chat.contact.id;
     let anchor = |a: Anchor, d: ScanDirection| async move {
-        store.transcript_anchor(id, &a, d).await.unwrap()
+        store.transcript_anchor(id, &a, d, Customer).await.unwrap()
     };
     let by_id = |n: usize| Anchor::Id(items[n].item.id.clone());
 
@@ -1204,7 +1206,8 @@ async fn transcript_anchor_resolves_ids_times_and_recency(store: &dyn Store) {
             .transcript_anchor(
                 &other.contact.id,
                 &Anchor::Id(other_items[2].item.id.clone()),
-                Forward
+                Forward,
+                Customer
             )
             .await
             .unwrap(),
@@ -1235,14 +1238,19 @@ async fn transcript_anchor_resolves_ids_times_and_recency(store: &dyn Store) {
     let (empty, _) = start_chat(store, |_| Vec::new()).await;
     assert_eq!(
         store
-            .transcript_anchor(&empty.contact.id, &Anchor::MostRecent(0), Backward)
+            .transcript_anchor(
+                &empty.contact.id,
+                &Anchor::MostRecent(0),
+                Backward,
+                Customer
+            )
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .transcript_anchor(&fresh(), &Anchor::Time(T0), Forward)
+            .transcript_anchor(&fresh(), &Anchor::Time(T0), Forward, Customer)
             .await
             .unwrap(),
         None
@@ -1250,12 +1258,18 @@ async fn transcript_anchor_resolves_ids_times_and_recency(store: &dyn Store) {
 }
 
 async fn transcript_page_scans_both_ways_skipping_non_transcript_items(store: &dyn Store) {
+    use ParticipantRole::Customer;
     use ScanDirection::{Backward, Forward};
     let (chat, items) = transcript_fixture(store).await;
     transcript_fixture(store).await; // Another contact's items never show up.
     let id = &chat.contact.id;
     let page = |d: ScanDirection, from: Option<i64>, limit: u32| async move {
-        seqs(&store.transcript_page(id, d, from, limit).await.unwrap())
+        seqs(
+            &store
+                .transcript_page(id, d, from, limit, Customer)
+                .await
+                .unwrap(),
+        )
     };
 
     assert_eq!(page(Forward, None, 10).await, vec![1, 3, 5]);
@@ -1272,16 +1286,68 @@ async fn transcript_page_scans_both_ways_skipping_non_transcript_items(store: &d
     assert_eq!(page(Backward, Some(0), 10).await, Vec::<i64>::new());
 
     // Pages carry the items themselves, of this contact only.
-    let full = store.transcript_page(id, Forward, None, 10).await.unwrap();
+    let full = store
+        .transcript_page(id, Forward, None, 10, Customer)
+        .await
+        .unwrap();
     assert_eq!(
         full,
         vec![items[0].clone(), items[2].clone(), items[4].clone()]
     );
     let empty = store
-        .transcript_page(&fresh(), Backward, None, 10)
+        .transcript_page(&fresh(), Backward, None, 10, Customer)
         .await
         .unwrap();
     assert!(empty.is_empty());
+}
+
+async fn transcripts_show_each_side_only_its_own_whispers(store: &dyn Store) {
+    use ParticipantRole::{Agent, Customer};
+    use ScanDirection::{Backward, Forward};
+    let only = |role: ParticipantRole, item: NewItem| NewItem {
+        visible_to: Some(role),
+        ..item
+    };
+    let (chat, items) = start_chat(store, |c| {
+        vec![
+            message(c, T0 + 1000, "for everyone"),
+            only(Agent, message(c, T0 + 2000, "agent whisper")),
+            only(Customer, message(c, T0 + 3000, "customer whisper")),
+            message(c, T0 + 4000, "for everyone again"),
+        ]
+    })
+    .await;
+    let id = &chat.contact.id;
+    let page = |viewer: ParticipantRole, d: ScanDirection| async move {
+        seqs(
+            &store
+                .transcript_page(id, d, None, 10, viewer)
+                .await
+                .unwrap(),
+        )
+    };
+    assert_eq!(page(Customer, Forward).await, vec![1, 3, 4]);
+    assert_eq!(page(Agent, Forward).await, vec![1, 2, 4]);
+    assert_eq!(page(Agent, Backward).await, vec![4, 2, 1]);
+    assert_eq!(page(ParticipantRole::CustomBot, Forward).await, vec![1, 4]);
+    let anchor = |viewer: ParticipantRole, a: Anchor| async move {
+        store
+            .transcript_anchor(id, &a, Backward, viewer)
+            .await
+            .unwrap()
+    };
+    let agent_only = Anchor::Id(items[1].item.id.clone());
+    assert_eq!(anchor(Agent, agent_only.clone()).await, Some(2));
+    assert_eq!(anchor(Customer, agent_only).await, None);
+    assert_eq!(anchor(Customer, Anchor::MostRecent(1)).await, Some(3));
+    assert_eq!(anchor(Agent, Anchor::MostRecent(1)).await, Some(2));
+    assert_eq!(anchor(Customer, Anchor::Time(T0 + 2500)).await, Some(1));
+    // The log keeps every item with its visibility, for the sockets to filter.
+    let stored = store.items_after(id, 0, 10).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|i| i.item.visible_to).collect::<Vec<_>>(),
+        vec![None, Some(Agent), Some(Customer), None]
+    );
 }
 
 async fn items_round_trip_every_field(store: &dyn Store) {
@@ -1308,6 +1374,7 @@ async fn items_round_trip_every_field(store: &dyn Store) {
         absolute_ms: T0 + n,
         extra: extra.as_object().cloned(),
         in_transcript: true,
+        visible_to: (n == 5).then_some(ParticipantRole::Agent),
     };
     let sent = vec![
         full(ItemType::Message, ParticipantRole::Agent, 1),
@@ -1327,6 +1394,7 @@ async fn items_round_trip_every_field(store: &dyn Store) {
             absolute_ms: T0 + 6,
             extra: None,
             in_transcript: false,
+            visible_to: None,
         },
         // Present but empty.
         NewItem {

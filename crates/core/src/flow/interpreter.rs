@@ -163,7 +163,11 @@ enum Change {
     Logging(bool),
     FlowAttributes(BTreeMap<String, String>),
     Queue(String),
-    Hooks(BTreeMap<String, String>),
+    /// Hooks set, and hooks switched off (`EventHooksConfiguration` `DisableExecution`).
+    Hooks {
+        set: BTreeMap<String, String>,
+        disabled: Vec<String>,
+    },
 }
 
 impl Interpreter<'_> {
@@ -227,7 +231,12 @@ impl Interpreter<'_> {
                         Change::Logging(enabled) => state.logging = enabled,
                         Change::FlowAttributes(values) => state.flow_attributes.extend(values),
                         Change::Queue(queue) => state.queue = Some(queue),
-                        Change::Hooks(hooks) => state.hooks.extend(hooks),
+                        Change::Hooks { set, disabled } => {
+                            state.hooks.extend(set);
+                            for hook in disabled {
+                                state.hooks.remove(&hook);
+                            }
+                        }
                     }
                     outcome
                 }
@@ -572,7 +581,7 @@ impl Interpreter<'_> {
                 _ => fail(),
             },
             "UpdateContactEventHooks" => {
-                let hooks = action
+                let set = action
                     .parameters
                     .get("EventHooks")
                     .and_then(Value::as_object)
@@ -585,7 +594,22 @@ impl Interpreter<'_> {
                             .collect()
                     })
                     .unwrap_or_default();
-                Local::Apply(Change::Hooks(hooks), Outcome::Done)
+                let disabled = action
+                    .parameters
+                    .get("EventHooksConfiguration")
+                    .and_then(Value::as_object)
+                    .map(|configured| {
+                        configured
+                            .iter()
+                            .filter(|(_, config)| {
+                                let switch = &config["DisableExecution"];
+                                switch == "true" || switch == true
+                            })
+                            .map(|(hook, _)| hook.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Local::Apply(Change::Hooks { set, disabled }, Outcome::Done)
             }
             // `QueueChannel` changes nothing: every Liaison contact is a chat.
             "GetMetricData" => match metrics_queue(action, scope) {
@@ -1160,6 +1184,40 @@ mod tests {
         assert!(driver.state.logging);
         assert_eq!(driver.state.hooks["CustomerRemaining"], "flow-9");
         assert_eq!(driver.messages(), vec!["Hi Ana"]);
+    }
+
+    #[test]
+    fn hooks_can_be_switched_off_and_whispers_read_the_agent() {
+        let doc = document(json!([
+            {"Identifier": "start", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooks": {"AgentWhisper": "whisper-1"}, "EventHooksConfiguration": {"AgentWhisper": {"DisableExecution": "false"}}},
+             "Transitions": {"NextAction": "customer", "Errors": errors("customer")}},
+            {"Identifier": "customer", "Type": "UpdateContactEventHooks", "Parameters": {"EventHooks": {"CustomerWhisper": "whisper-2"}},
+             "Transitions": {"NextAction": "switch", "Errors": errors("switch")}},
+            {"Identifier": "switch", "Type": "UpdateContactEventHooks",
+             "Parameters": {"EventHooksConfiguration": {"CustomerWhisper": {"DisableExecution": "true"}}},
+             "Transitions": {"NextAction": "say", "Errors": errors("say")}},
+            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "Agent $.Agent.FirstName ($.Agent.UserName)"},
+             "Transitions": {"NextAction": "end"}},
+            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
+        ]));
+        let mut driver = Driver::new(&doc);
+        driver.state.whisper = Some(crate::flow::Whisper {
+            to: crate::ParticipantRole::Agent,
+            agent_participant_id: "p-agent".into(),
+            agent: crate::flow::AgentFacts {
+                user_name: "ana".into(),
+                first_name: Some("Ana".into()),
+                last_name: None,
+                arn: "arn:aws:connect:us-east-1:1:instance/i/agent/u-1".into(),
+            },
+            until_ms: 120_000,
+            then: None,
+        });
+        driver.run(|_| Outcome::Done);
+        assert_eq!(driver.state.hooks["AgentWhisper"], "whisper-1");
+        assert!(!driver.state.hooks.contains_key("CustomerWhisper"));
+        assert_eq!(driver.messages(), vec!["Agent Ana (ana)"]);
     }
 
     fn metrics(available: u64, waiting: u64, oldest: i64) -> QueueMetrics {

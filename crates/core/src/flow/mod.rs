@@ -17,7 +17,8 @@ pub use metrics::{AgentCounts, METRIC_TYPES, QueueMetrics};
 pub use reference::{Reference, references_in};
 pub use scope::{Scope, Surroundings};
 pub use state::{
-    FLOW_TIMER, FlowState, MODULE_FLOW_TYPE, ModuleReturn, ShownView, WaitEvent, Waiting,
+    AgentFacts, FLOW_TIMER, FlowState, MODULE_FLOW_TYPE, ModuleReturn, ShownView, WaitEvent,
+    Waiting, Whisper,
 };
 pub use validate::{Problem, ProblemKind, Validation, validate};
 

@@ -102,6 +102,17 @@ impl Scope<'_> {
                     _ => None,
                 }
             }
+            // The agent is known to whisper flows only.
+            "Agent" => {
+                let agent = &self.run.whisper.as_ref()?.agent;
+                match rest {
+                    [key] if key == "UserName" => text(&agent.user_name),
+                    [key] if key == "FirstName" => agent.first_name.as_deref().and_then(text),
+                    [key] if key == "LastName" => agent.last_name.as_deref().and_then(text),
+                    [key] if key == "ARN" => text(&agent.arn),
+                    _ => None,
+                }
+            }
             "Media" => match rest {
                 [key] if key == "InitialMessage" => {
                     self.surroundings.initial_message.as_deref().and_then(text)

@@ -1,5 +1,6 @@
 //! A flow run as it is stored with its contact, so any node can resume it after a restart.
 
+use crate::chat::ParticipantRole;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -77,6 +78,39 @@ pub struct FlowState {
     /// waits for their answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shown_view: Option<ShownView>,
+    /// Set while the run is a whisper flow (`AgentWhisper`, `CustomerWhisper`) played between
+    /// an agent's acceptance and their joining the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whisper: Option<Whisper>,
+}
+
+/// A whisper in progress: whom its messages are for, the agent who joins when it ends, and
+/// when it is cut short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Whisper {
+    /// `Agent` for the agent whisper, `Customer` for the customer whisper: only that side
+    /// sees the flow's messages.
+    pub to: ParticipantRole,
+    /// The accepted agent's participant, which joins the chat when the whispers end.
+    pub agent_participant_id: String,
+    /// The agent, for `$.Agent`.
+    pub agent: AgentFacts,
+    /// When the whisper ends even if its flow has not (Connect caps whispers at 2 minutes).
+    pub until_ms: i64,
+    /// The customer whisper flow that follows this agent whisper, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+}
+
+/// What a flow can read of the agent (`$.Agent.UserName`, `.FirstName`, `.LastName`, `.ARN`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentFacts {
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    pub arn: String,
 }
 
 /// A view shown to the agent: the view's identifier or ARN as the flow named it, and its
@@ -147,6 +181,7 @@ impl FlowState {
             block_parameters: None,
             returns: Vec::new(),
             shown_view: None,
+            whisper: None,
         }
     }
 
@@ -170,7 +205,21 @@ impl FlowState {
         if self.runner.is_some() || self.is_ready() {
             return Some(self.lease_until_ms);
         }
-        self.waiting.as_ref().and_then(|w| w.until_ms)
+        let wait_ends = self.waiting.as_ref().and_then(|w| w.until_ms);
+        let whisper_ends = self
+            .whisper
+            .as_ref()
+            .filter(|_| !self.finished)
+            .map(|w| w.until_ms);
+        match (wait_ends, whisper_ends) {
+            (Some(wait), Some(whisper)) => Some(wait.min(whisper)),
+            (wait, whisper) => wait.or(whisper),
+        }
+    }
+
+    /// Whether the run is a whisper whose time is up.
+    pub fn whisper_expired(&self, now_ms: i64) -> bool {
+        !self.finished && self.whisper.as_ref().is_some_and(|w| w.until_ms <= now_ms)
     }
 
     /// Whether a customer message concerns the stored run.

@@ -38,7 +38,7 @@ pub mod list_routing_profiles;
 pub mod list_security_profiles;
 pub mod list_users;
 pub mod list_views;
-mod organisation;
+pub(crate) mod organisation;
 pub mod put_user_status;
 pub mod start_chat_contact;
 pub mod stop_contact;

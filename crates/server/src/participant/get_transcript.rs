@@ -62,7 +62,8 @@ fn anchor_of(position: Option<StartPosition>) -> Result<Option<Anchor>, ApiError
 }
 
 /// `POST /participant/transcript` — pages through the chat's stored items (messages, events,
-/// receipts; not typing). Without a start position the scan walks back from the newest item.
+/// receipts; not typing; whisper messages only for the side they were for). Without a start
+/// position the scan walks back from the newest item.
 pub async fn handle(
     state: &AppState,
     caller: &ParticipantCaller,
@@ -100,7 +101,7 @@ pub async fn handle(
         (None, Some(anchor)) => {
             let seq = state
                 .store
-                .transcript_anchor(&contact.id, anchor, direction)
+                .transcript_anchor(&contact.id, anchor, direction, caller.participant.role)
                 .await
                 .or_internal(Api::Participant)?;
             match (seq, anchor) {
@@ -127,7 +128,13 @@ pub async fn handle(
     } else {
         state
             .store
-            .transcript_page(&contact.id, direction, from_seq, limit + 1)
+            .transcript_page(
+                &contact.id,
+                direction,
+                from_seq,
+                limit + 1,
+                caller.participant.role,
+            )
             .await
             .or_internal(Api::Participant)?
     };

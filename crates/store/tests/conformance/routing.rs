@@ -20,6 +20,7 @@ pub async fn checks(store: &Arc<dyn Store>) {
     offers_are_taken_only_while_open_and_by_their_agent(s).await;
     a_status_change_lifts_rejections_and_the_missed_state(s).await;
     agent_contacts_go_through_after_contact_work_until_cleared(s).await;
+    an_after_contact_flow_makes_its_guide_due_when_the_chat_ends(s).await;
     agents_routing_counts_open_contacts_and_idle_time(s).await;
     concurrent_acceptances_and_timeouts_close_an_offer_once(store).await;
     leases_are_held_until_they_expire(s).await;
@@ -672,6 +673,10 @@ async fn agent_contacts_go_through_after_contact_work_until_cleared(store: &dyn 
         "not ben's"
     );
     assert!(store.set_agent_guide(&two, &ana, "guide-2").await.unwrap());
+    assert!(
+        !store.set_agent_guide(&two, &ana, "guide-x").await.unwrap(),
+        "one guide at a time"
+    );
     assert_eq!(
         store.contact_agents(&two).await.unwrap()[0]
             .guide_contact_id
@@ -753,6 +758,57 @@ async fn agent_contacts_go_through_after_contact_work_until_cleared(store: &dyn 
     );
     assert_ne!(again.participant_id, first.participant_id);
     assert_eq!(store.agent_contacts(&ana).await.unwrap(), vec![again]);
+}
+
+async fn an_after_contact_flow_makes_its_guide_due_when_the_chat_ends(store: &dyn Store) {
+    let f = floor(store).await;
+    let guided = f.chat(store).await;
+    let plain = f.chat(store).await;
+    let ana = f.agent(store, "ana").await;
+    for (contact, flow) in [(&guided, Some("acw-flow")), (&plain, None)] {
+        store
+            .enqueue_contact(&f.instance_id, contact, &f.sales, T0)
+            .await
+            .unwrap();
+        assert!(store.open_offer(contact, &ana, T0 + 20).await.unwrap());
+        store
+            .take_offer(contact, &ana, &fresh(), flow, T0)
+            .await
+            .unwrap()
+            .expect("the offer is taken");
+        assert!(
+            store
+                .set_agent_guide(contact, &ana, &format!("default-{contact}"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .end_agent_contact(contact, &ana, T0 + 30)
+                .await
+                .unwrap()
+        );
+    }
+    let guide_of = |contact: String| async move {
+        store.contact_agents(&contact).await.unwrap()[0]
+            .guide_contact_id
+            .clone()
+    };
+    // The after-contact guide is due: no guide is recorded until it starts, once.
+    assert_eq!(guide_of(guided.clone()).await, None);
+    assert!(store.set_agent_guide(&guided, &ana, "acw").await.unwrap());
+    assert!(
+        !store
+            .set_agent_guide(&guided, &ana, "acw-again")
+            .await
+            .unwrap()
+    );
+    assert_eq!(guide_of(guided.clone()).await.as_deref(), Some("acw"));
+    // Without one, the guide that ran goes on.
+    assert_eq!(
+        guide_of(plain.clone()).await,
+        Some(format!("default-{plain}"))
+    );
 }
 
 async fn agents_routing_counts_open_contacts_and_idle_time(store: &dyn Store) {
