@@ -19,6 +19,9 @@
 //!   contact they may take: lowest priority number for its queue in their profile, then the
 //!   oldest. Equal times are broken by identifier, so the same events always give the same
 //!   offers, whatever order the router learnt about agents and contacts in.
+//! - **Agent queues.** Every agent has a queue of their own (Connect's agent queue, where a
+//!   transfer to the agent puts a contact), identified by the agent's identifier. Only that agent
+//!   is offered its contacts, before any contact of their profile's queues and with no delay.
 //! - **Offers.** A contact has at most one open offer; open offers take chat slots like chats do.
 //!   An offer is accepted (the contact leaves the router, the agent has one more chat),
 //!   rejected, or times out: the agent is then in a missed state and gets no offers until their
@@ -513,6 +516,8 @@ impl Router {
         let queue = self.queues.entry(queue_key.clone()).or_default();
         queue.waiting.insert((enqueued_ms, contact_key.clone()));
         lanes.extend(queue.lanes.iter().cloned());
+        // A contact in an agent's own queue is that agent's to take.
+        let owner_turn = self.turn_of(&queue_key);
         self.contacts.insert(
             contact_key,
             ContactState {
@@ -522,7 +527,7 @@ impl Router {
                 rejected_by: Vec::new(),
             },
         );
-        Ok(self.settle(BTreeSet::new(), lanes, Decision::default()))
+        Ok(self.settle(owner_turn, lanes, Decision::default()))
     }
 
     /// Restores a rejection kept elsewhere (routing rebuilt from storage): the agent is not
@@ -925,10 +930,19 @@ impl Router {
         })
     }
 
-    /// The best contact the agent may be offered now: lowest priority number, then oldest,
-    /// then lowest identifier.
+    /// The best contact the agent may be offered now: the oldest of their own queue, else
+    /// lowest priority number, then oldest, then lowest identifier.
     fn best_contact_for(&self, agent_key: &Id) -> Option<Id> {
         let agent = self.agents.get(agent_key)?;
+        let own = self.queues.get(agent_key).and_then(|queue| {
+            queue
+                .waiting
+                .iter()
+                .find(|(_, contact)| !self.rejected(contact, agent_key, agent.status_epoch))
+        });
+        if let Some((_, contact)) = own {
+            return Some(contact.clone());
+        }
         let profile = self.profiles.get(&agent.profile)?;
         let mut best: Option<(u32, i64, &Id)> = None;
         for rule in &profile.rules {
@@ -1100,6 +1114,44 @@ mod tests {
         assert_eq!(offers(&decision), [("new", "a")]);
         assert_eq!(decision.offers[0].queue_id, "high");
         assert_eq!(decision.offers[0].deadline_ms, 10 + TIMEOUT);
+    }
+
+    #[test]
+    fn an_agent_queue_is_offered_to_its_agent_only_and_first() {
+        let mut router = router("p", rules(1, &[("q", 1, 0)]));
+        let busy = NewAgent {
+            chats_in_progress: 1,
+            ..available("p", 0)
+        };
+        router.add_agent("ana", &busy, 0).unwrap();
+        router.add_agent("ben", &available("p", 0), 0).unwrap();
+        router.enqueue("queued", "q", 0, 0).unwrap();
+        // Ben took the queued contact; Ana's own contact waits for Ana, not for Ben's next slot.
+        router.accept_offer("queued", "ben", 1).unwrap();
+        router.chat_ended("ben", 2).unwrap();
+        router.enqueue("older", "q", 3, 3).unwrap();
+        router.accept_offer("older", "ben", 4).unwrap();
+        router.enqueue("newer", "q", 5, 5).unwrap();
+        assert!(
+            router
+                .enqueue("for-ana", "ana", 6, 6)
+                .unwrap()
+                .offers
+                .is_empty()
+        );
+        // Ana's slot frees: her own contact goes before the older one of her profile's queue.
+        let decision = router.chat_ended("ana", 10).unwrap();
+        assert_eq!(offers(&decision), [("for-ana", "ana")]);
+        // Rejected, it stays in her queue; nobody else is offered it.
+        let decision = router.reject_offer("for-ana", "ana", 11).unwrap();
+        assert_eq!(offers(&decision), [("newer", "ana")]);
+        router.chat_ended("ben", 12).unwrap();
+        assert_eq!(router.queue_of("for-ana").as_deref(), Some("ana"));
+        assert_eq!(router.open_offer("for-ana"), None);
+        // After a status change she is offered it again, with no delay.
+        router.set_agent_available("ana", false, 13).unwrap();
+        let decision = router.set_agent_available("ana", true, 14).unwrap();
+        assert_eq!(offers(&decision), [("for-ana", "ana")]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::connect::organisation::user_arn;
 use crate::flows::Trigger;
 use crate::state::AppState;
 use liaison_core::flow::{AgentFacts, Whisper};
-use liaison_core::organisation::User;
+use liaison_core::organisation::{Queue, User};
 use liaison_core::{
     Contact, Participant, ParticipantRole, TokenKind, TokenRecord, hash_token, new_token,
 };
@@ -48,7 +48,41 @@ pub fn display_name(user: &User) -> String {
     }
 }
 
+/// The name of an agent's own queue.
+fn agent_queue_name(user: &User) -> String {
+    format!("agent/{}", user.username)
+}
+
 impl AppState {
+    /// The user's agent queue (Connect creates one with every user): where a transfer to the
+    /// agent puts a contact. Its identifier is the user's, which is how routing knows whose it
+    /// is. Created when missing (users from before agent queues existed).
+    pub async fn agent_queue(&self, user: &User) -> Result<String, StoreError> {
+        if self
+            .store
+            .get_queue(&user.instance_id, &user.id)
+            .await?
+            .is_none()
+        {
+            self.store
+                .create_queue(&Queue {
+                    id: user.id.clone(),
+                    instance_id: user.instance_id.clone(),
+                    name: agent_queue_name(user),
+                    description: None,
+                    queue_type: "AGENT".into(),
+                    hours_of_operation_id: None,
+                    max_contacts: None,
+                    status: "ENABLED".into(),
+                    outbound_caller_config: None,
+                    tags: Default::default(),
+                    modified_ms: self.clock.now_ms(),
+                })
+                .await?;
+        }
+        Ok(user.id.clone())
+    }
+
     /// Adds `user` to an open chat as its agent. Without whisper flows the agent joins at once:
     /// the customer sees `participant.joined`, a custom bot present is disconnected, and the
     /// chat timers restart for the customer and the agent. With them, the agent joins when the

@@ -1006,12 +1006,25 @@ impl AppState {
             return Ok(None);
         };
         let id = id_from_arn(queue_ref);
-        Ok(self
+        let found = self
             .store
             .list_queues(&contact.instance_id)
             .await?
             .into_iter()
-            .find(|(queue_id, _)| queue_id == id))
+            .find(|(queue_id, _)| queue_id == id);
+        if found.is_some() {
+            return Ok(found);
+        }
+        // An agent (UpdateContactTargetQueue `AgentId`) whose agent queue was never used yet.
+        let Some(user) = self.store.get_user(&contact.instance_id, id).await? else {
+            return Ok(None);
+        };
+        let queue_id = self.agent_queue(&user).await?;
+        Ok(self
+            .store
+            .get_queue(&contact.instance_id, &queue_id)
+            .await?
+            .map(|queue| (queue.id, queue.name)))
     }
 
     /// Counts the blocks a drive passed through and adds the logged ones to the contact's flow

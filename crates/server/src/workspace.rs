@@ -921,12 +921,21 @@ async fn supervisor(State(state): State<AppState>, agent: SignedIn) -> Answer {
         ));
     }
     let now = state.clock.now_ms();
+    let routing: HashMap<String, liaison_store::AgentRouting> = state
+        .store
+        .agents_routing(instance_id)
+        .await?
+        .into_iter()
+        .map(|routing| (routing.user_id.clone(), routing))
+        .collect();
     let queued = state.store.queued_contacts(instance_id).await?;
     let queues: Vec<Value> = state
         .store
         .list_queues(instance_id)
         .await?
         .into_iter()
+        // Agent queues (their ids are their users') only while someone waits in them.
+        .filter(|(id, _)| !routing.contains_key(id) || queued.iter().any(|q| &q.queue_id == id))
         .map(|(id, name)| {
             let waiting: Vec<_> = queued.iter().filter(|q| q.queue_id == id).collect();
             json!({
@@ -944,13 +953,6 @@ async fn supervisor(State(state): State<AppState>, agent: SignedIn) -> Answer {
         .await?
         .into_iter()
         .map(|status| (status.id, (status.name, status.status_type)))
-        .collect();
-    let routing: HashMap<String, liaison_store::AgentRouting> = state
-        .store
-        .agents_routing(instance_id)
-        .await?
-        .into_iter()
-        .map(|routing| (routing.user_id.clone(), routing))
         .collect();
     let mut agents = Vec::new();
     for user in state.store.list_users(instance_id).await? {

@@ -934,8 +934,12 @@ async fn transfer_contact_moves_a_chat_to_another_queue_and_its_agents() {
     );
     let (status, _, _) = transfer(with(json!({"QueueId": billing, "UserId": quin.user_id}))).await;
     assert_eq!(status, 400);
-    let (status, _, body) = transfer(with(json!({"UserId": quin.user_id}))).await;
-    assert_eq!(status, 400, "{body}");
+    let (status, headers, body) = transfer(with(json!({"UserId": "no-such-user"}))).await;
+    assert_eq!(
+        (status, headers["x-amzn-ErrorType"].to_str().unwrap()),
+        (404, "ResourceNotFoundException"),
+        "{body}"
+    );
     let (status, headers, _) = transfer(with(
         json!({"QueueId": billing, "ContactId": "no-such-contact"}),
     ))
@@ -983,6 +987,131 @@ async fn transfer_contact_moves_a_chat_to_another_queue_and_its_agents() {
         said.contains(&json!("Transferring you to billing")),
         "{said:?}"
     );
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_sent_to_an_agent_is_offered_to_that_agent_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let sales = s.queue("Sales desk").await;
+    let other = s.queue("Other desk").await;
+    let sellers = s.profile("Sellers", 2, &[(&sales, 1, 0)]).await;
+    let others = s.profile("Others", 1, &[(&other, 1, 0)]).await;
+    let pia = s.agent("pia", "Pia", &sellers).await;
+    let chat = s.chat_into(&sales, "Moved", json!({})).await;
+    let mut customer = open_socket(&chat.websocket_url).await;
+    s.offered(&pia, &chat).await;
+    s.accept(&pia, &chat).await;
+    let ray = s.agent("ray", "Ray", &sellers).await;
+    let quin = s.agent("quin", "Quin", &others).await;
+
+    // TransferContact to Quin: his agent queue, though his profile does not serve Sales.
+    let transfer_flow = json!({
+        "Version": "2019-10-30",
+        "StartAction": "say",
+        "Actions": [
+            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "Transferring you to Quin"},
+             "Transitions": {"NextAction": "queue", "Errors": [{"NextAction": "queue", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "To an agent", "Type": "AGENT_TRANSFER", "Content": transfer_flow.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let (status, _, moved) = s
+        .server
+        .connect(
+            "POST",
+            "/contact/transfer",
+            Some(
+                json!({"InstanceId": s.instance, "ContactId": chat.contact_id,
+                        "ContactFlowId": created["ContactFlowId"], "UserId": quin.user_id}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    s.offered(&quin, &chat).await;
+    assert!(
+        offers_of(&s.state(&ray).await).is_empty(),
+        "Ray is free but not the one"
+    );
+    let (quin_participant, _) = s.accept(&quin, &chat).await;
+    let joined = loop {
+        let item = next_item(&mut customer).await.expect("Quin joins");
+        if item["ContentType"] == "application/vnd.amazonaws.connect.event.participant.joined"
+            && item["ParticipantId"] == quin_participant.as_str()
+        {
+            break item;
+        }
+    };
+    assert_eq!(joined["DisplayName"], "Quin Agent");
+
+    // A flow's UpdateContactTargetQueue with an AgentId (here an agent ARN) queues on Ray's
+    // agent queue: Pia has a free Sales slot but is not offered it.
+    let (_, _, described) = s
+        .server
+        .connect(
+            "GET",
+            &format!("/users/{}/{}", s.instance, ray.user_id),
+            None,
+        )
+        .await;
+    let ray_arn = described["User"]["Arn"].clone();
+    let to_ray = json!({
+        "Version": "2019-10-30",
+        "StartAction": "target",
+        "Actions": [
+            {"Identifier": "target", "Type": "UpdateContactTargetQueue", "Parameters": {"AgentId": ray_arn},
+             "Transitions": {"NextAction": "queue", "Errors": [{"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
+             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+            {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
+        ]
+    });
+    let (status, _, created) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/contact-flows/{}", s.instance),
+            Some(json!({"Name": "Straight to Ray", "Type": "CONTACT_FLOW", "Content": to_ray.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let direct = s
+        .server
+        .start_chat(json!({"ContactFlowId": created["ContactFlowId"]}))
+        .await;
+    s.offered(&ray, &direct).await;
+    assert!(offers_of(&s.state(&pia).await).is_empty());
+    // Agent queues are listed as such.
+    let (_, _, agent_queues) = s
+        .server
+        .connect(
+            "GET",
+            &format!("/queues-summary/{}?queueTypes=AGENT", s.instance),
+            None,
+        )
+        .await;
+    let ids: Vec<&Value> = agent_queues["QueueSummaryList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|queue| &queue["Id"])
+        .collect();
+    assert!(ids.contains(&&json!(ray.user_id)), "{agent_queues}");
+    assert!(ids.contains(&&json!(quin.user_id)), "{agent_queues}");
+    assert!(!ids.contains(&&json!(sales)), "{agent_queues}");
     s.server.stop().await;
 }
 

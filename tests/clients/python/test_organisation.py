@@ -214,6 +214,13 @@ def test_create_describe_and_list_a_user(connect, instance_id, instance_arn, bas
     assert set(mine[0]) == {"Id", "Arn", "Username", "LastModifiedTime", "LastModifiedRegion"}
     assert [s["Username"] for s in summaries] == sorted(s["Username"] for s in summaries)
 
+    # Every user comes with an agent queue of their own, identified like them.
+    agent_queues = pages(connect.list_queues, "QueueSummaryList", InstanceId=instance_id, QueueTypes=["AGENT"])
+    own = next(q for q in agent_queues if q["Id"] == created["UserId"])
+    assert own["QueueType"] == "AGENT" and own["Name"] == f"agent/{username}"
+    queue = connect.describe_queue(InstanceId=instance_id, QueueId=created["UserId"])["Queue"]
+    assert queue["Status"] == "ENABLED"
+
 
 def test_usernames_are_unique(connect, connect1, instance_id, basic_profile, security_profiles):
     username = unique("twin")

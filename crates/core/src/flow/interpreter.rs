@@ -573,11 +573,12 @@ impl Interpreter<'_> {
                     .unwrap_or_default();
                 Local::Apply(Change::FlowAttributes(values), Outcome::Done)
             }
-            "UpdateContactTargetQueue" => match text("QueueId") {
+            // An agent (`AgentId`) stands for their agent queue, whose identifier is theirs.
+            "UpdateContactTargetQueue" => match text("QueueId").or_else(|| text("AgentId")) {
                 Some(queue) if !queue.is_empty() => {
                     Local::Apply(Change::Queue(queue), Outcome::Done)
                 }
-                // Agent queues come with agents; an empty reference names no queue.
+                // An empty reference names no queue.
                 _ => fail(),
             },
             "UpdateContactEventHooks" => {

@@ -93,6 +93,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ))
         .into());
     }
+    state.agent_queue(&user).await.or_internal(Api::Connect)?;
     state.agent_changed(&user.instance_id, &user.id);
     Ok(Response {
         user_arn: user_arn(state, &user),

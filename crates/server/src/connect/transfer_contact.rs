@@ -1,4 +1,4 @@
-use super::organisation::require_queue;
+use super::organisation::{require_queue, require_user};
 use super::{contact_arn, find_contact, find_flow, find_instance};
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
@@ -23,22 +23,23 @@ pub struct Response {
     contact_arn: String,
 }
 
-/// `POST /contact/transfer` — moves an open chat to another queue: the agents in it leave (and
-/// go to after-contact work), the chat waits in the queue to be offered again, and the given
+/// Where a transfer sends the contact.
+enum Target<'a> {
+    Queue(&'a str),
+    Agent(&'a str),
+}
+
+/// `POST /contact/transfer` — moves an open chat to another queue, or to an agent (their agent
+/// queue, offered to them only and before their other queues): the agents in it leave (and go
+/// to after-contact work), the chat waits in the queue to be offered again, and the given
 /// transfer flow runs for the customer meanwhile. Connect starts a new contact segment for a
 /// transfer; Liaison keeps the contact (and the customer's connection), so the answer names
 /// the same contact.
 pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiError> {
     let instance = find_instance(state, &request.instance_id).await?;
-    let queue_ref = match (&request.queue_id, &request.user_id) {
-        (Some(queue), None) => queue,
-        (None, Some(_)) => {
-            return Err(ConnectError::InvalidRequest(
-                "Liaison transfers chats to queues only; transferring to an agent (UserId) is not supported yet."
-                    .into(),
-            )
-            .into());
-        }
+    let target = match (&request.queue_id, &request.user_id) {
+        (Some(queue), None) => Target::Queue(queue),
+        (None, Some(user)) => Target::Agent(user),
         _ => {
             return Err(ConnectError::InvalidRequest(
                 "Name exactly one of QueueId and UserId to transfer the contact to.".into(),
@@ -60,7 +61,13 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         ))
         .into());
     }
-    let queue = require_queue(state, &instance, queue_ref).await?;
+    let queue_id = match target {
+        Target::Queue(queue_ref) => require_queue(state, &instance, queue_ref).await?.id,
+        Target::Agent(user_ref) => {
+            let user = require_user(state, &instance, user_ref).await?;
+            state.agent_queue(&user).await.or_internal(Api::Connect)?
+        }
+    };
     let (flow, _) = find_flow(state, &instance, &request.contact_flow_id).await?;
 
     let participants = state
@@ -78,7 +85,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
             .or_internal(Api::Connect)?;
     }
     state
-        .transfer_to_queue(&contact, &queue.id, &flow.id)
+        .transfer_to_queue(&contact, &queue_id, &flow.id)
         .await
         .or_internal(Api::Connect)?;
     Ok(Response {
