@@ -119,17 +119,12 @@ async fn until(socket: &mut Socket, content_type: &str) -> (Value, Vec<Value>) {
 }
 
 async fn transcript_types(server: &TestServer, token: &str) -> Vec<String> {
-    let (status, _, transcript) = server
-        .participant(
-            "/participant/transcript",
+    server
+        .transcript(
             token,
             json!({"MaxResults": 100, "ScanDirection": "FORWARD"}),
         )
-        .await;
-    assert_eq!(status, 200, "{transcript}");
-    transcript["Transcript"]
-        .as_array()
-        .unwrap()
+        .await
         .iter()
         .map(|item| item["ContentType"].as_str().unwrap_or_default().to_string())
         .collect()

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::workspace::{Setup, contacts_of, offers_of, setup, setup_on};
-use common::{TestServer, next_item, open_socket, shared_stores};
+use common::workspace::{Agent, Setup, contacts_of, offers_of, setup, setup_on};
+use common::{Chat, TestServer, next_item, open_socket, shared_stores};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -611,14 +611,11 @@ fn after_contact_work_flow() -> Option<String> {
     Some(page[start..=page.rfind('}')?].to_string())
 }
 
-#[tokio::test]
-async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_contact() {
-    let Some(guide_flow) = after_contact_work_flow() else {
-        eprintln!("no seed pages beside the repository; skipping");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let s = setup(dir.path(), MINUTE_MS).await;
+/// Mo, signed in on the Wrap-up queue, and Jane's chat queued there by a flow whose
+/// `DisconnectAgentUI` hook is AWS's after-contact-work guide, offered to Mo. `None` without the
+/// seed pages.
+async fn guided_chat(s: &Setup) -> Option<(Agent, Chat)> {
+    let guide_flow = after_contact_work_flow()?;
     let queue = s.queue("Wrap-up").await;
     let profile = s.profile("Wrap-up", 1, &[(&queue, 1, 0)]).await;
     let mo = s.agent("mo", "Mo", &profile).await;
@@ -645,6 +642,17 @@ async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_c
         )
         .await;
     s.offered(&mo, &chat).await;
+    Some((mo, chat))
+}
+
+#[tokio::test]
+async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let Some((mo, chat)) = guided_chat(&s).await else {
+        eprintln!("no seed pages beside the repository; skipping");
+        return;
+    };
     let (status, _) = s
         .workspace(
             "POST",
@@ -732,33 +740,12 @@ async fn the_after_contact_work_guide_writes_the_disposition_onto_the_customer_c
 
 #[tokio::test]
 async fn an_after_contact_guide_cut_off_by_a_crash_starts_when_the_agent_looks() {
-    let Some(guide_flow) = after_contact_work_flow() else {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), MINUTE_MS).await;
+    let Some((mo, chat)) = guided_chat(&s).await else {
         eprintln!("no seed pages beside the repository; skipping");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let s = setup(dir.path(), MINUTE_MS).await;
-    let queue = s.queue("Wrap-up").await;
-    let profile = s.profile("Wrap-up", 1, &[(&queue, 1, 0)]).await;
-    let mo = s.agent("mo", "Mo", &profile).await;
-    let (status, _, created) = s
-        .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "Sample after contact work flow", "Type": "CONTACT_FLOW", "Content": guide_flow})),
-        )
-        .await;
-    assert_eq!(status, 200, "{created}");
-    let flow_id = s
-        .queueing_flow(
-            "Guided",
-            &queue,
-            json!({"DisconnectAgentUI": created["ContactFlowArn"]}),
-        )
-        .await;
-    let chat = s.server.start_chat(json!({"ContactFlowId": flow_id})).await;
-    s.offered(&mo, &chat).await;
     s.accept(&mo, &chat).await;
 
     // The chat ends for the agent and the node stops before it starts the guide.

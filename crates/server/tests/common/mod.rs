@@ -165,6 +165,15 @@ impl TestServer {
         self.connect_as(SECRET_KEY, method, path, body).await
     }
 
+    /// The transcript items GetTranscript gives the participant of `token` for `request`.
+    pub async fn transcript(&self, token: &str, request: Value) -> Vec<Value> {
+        let (status, _, transcript) = self
+            .participant("/participant/transcript", token, request)
+            .await;
+        assert_eq!(status, 200, "{transcript}");
+        transcript["Transcript"].as_array().unwrap().clone()
+    }
+
     /// A participant API call with `X-Amz-Bearer: token`.
     pub async fn participant(
         &self,
