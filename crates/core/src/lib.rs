@@ -12,6 +12,8 @@ pub mod password;
 pub mod routing;
 pub mod token;
 pub mod transcript;
+pub mod widget;
+pub mod widget_token;
 
 pub use chat::{
     ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,

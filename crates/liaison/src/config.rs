@@ -41,6 +41,10 @@ pub struct Config {
     pub max_pending_flow_runs: i64,
     /// How long an agent has to accept an offered chat, in timer seconds. Default 20.
     pub offer_seconds: i64,
+    /// Chats one client address may start through widgets per minute. Default 30.
+    pub widget_starts_per_client_minute: u32,
+    /// Chats one widget may start per minute. Default 1200.
+    pub widget_starts_per_widget_minute: u32,
 }
 
 impl Default for Config {
@@ -59,6 +63,8 @@ impl Default for Config {
             log_every_flow_block: false,
             max_pending_flow_runs: 4_096,
             offer_seconds: 20,
+            widget_starts_per_client_minute: 30,
+            widget_starts_per_widget_minute: 1_200,
         }
     }
 }

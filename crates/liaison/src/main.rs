@@ -2,6 +2,7 @@
 
 mod config;
 mod credentials;
+mod widget;
 
 use clap::{Parser, Subcommand};
 use liaison_core::SystemClock;
@@ -47,6 +48,31 @@ enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Manage chat widgets and their security keys (the same as the admin API
+    /// /liaison/widgets/…). Works on the store `serve` uses; prints JSON.
+    Widget {
+        #[command(subcommand)]
+        command: widget::WidgetCommand,
+        /// The instance (id or alias); default: the first one.
+        #[arg(long, global = true)]
+        instance: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where a command finds the store `serve` uses.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Data directory (env LIAISON_DATA_DIR; default ./liaison-data).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// `postgres://…` when the server stores in PostgreSQL (env LIAISON_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -64,15 +90,8 @@ enum FlowCommand {
     Logs {
         /// The contact (chat) id.
         contact_id: String,
-        /// Data directory (env LIAISON_DATA_DIR; default ./liaison-data).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// TOML configuration file.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// `postgres://…` when the server stores in PostgreSQL (env LIAISON_DATABASE_URL).
-        #[arg(long)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -87,41 +106,18 @@ fn main() -> ExitCode {
             command: FlowCommand::Validate { files },
         } => validate_flows(&files),
         Command::Flow {
-            command:
-                FlowCommand::Logs {
-                    contact_id,
-                    data,
-                    config,
-                    database_url,
-                },
-        } => {
-            let overrides = config::Overrides {
-                listen: None,
-                data_dir: data,
-                database_url,
-            };
-            let config = match config::load(config.as_deref(), overrides) {
-                Ok(config) => config,
-                Err(error) => {
-                    eprintln!("liaison: configuration error: {error}");
-                    return ExitCode::from(2);
-                }
-            };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("liaison: cannot start the runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(print_flow_logs(&config, &contact_id)) {
-                Ok(code) => code,
-                Err(error) => {
-                    eprintln!("liaison: {error}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+            command: FlowCommand::Logs { contact_id, store },
+        } => on_store(store, async |store| {
+            print_flow_logs(store, &contact_id).await
+        }),
+        Command::Widget {
+            command,
+            instance,
+            store,
+        } => on_store(store, async |store| {
+            widget::run(store, instance.as_deref(), command).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Serve {
             listen,
             data,
@@ -206,6 +202,8 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.log_every_flow_block = config.log_every_flow_block;
     server_config.max_pending_flow_runs = config.max_pending_flow_runs;
     server_config.offer_seconds = config.offer_seconds.max(1);
+    server_config.widget_starts_per_client_minute = config.widget_starts_per_client_minute;
+    server_config.widget_starts_per_widget_minute = config.widget_starts_per_widget_minute;
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -270,15 +268,51 @@ async fn open_store(config: &config::Config) -> Result<Arc<dyn Store>, Box<dyn s
     })
 }
 
+/// Runs a command on the store `serve` uses, as the configuration and flags name it.
+fn on_store(
+    args: StoreArgs,
+    command: impl AsyncFnOnce(&dyn Store) -> Result<ExitCode, Box<dyn std::error::Error>>,
+) -> ExitCode {
+    let overrides = config::Overrides {
+        listen: None,
+        data_dir: args.data,
+        database_url: args.database_url,
+    };
+    let config = match config::load(args.config.as_deref(), overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("liaison: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("liaison: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        if config.database_url.is_none() && !config.data_dir.is_dir() {
+            return Err(format!("no data directory at {}", config.data_dir.display()).into());
+        }
+        let store = open_store(&config).await?;
+        command(&*store).await
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("liaison: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `liaison flow logs CONTACT_ID`: exits 1 when the contact has none.
 async fn print_flow_logs(
-    config: &config::Config,
+    store: &dyn Store,
     contact_id: &str,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    if config.database_url.is_none() && !config.data_dir.is_dir() {
-        return Err(format!("no data directory at {}", config.data_dir.display()).into());
-    }
-    let store = open_store(config).await?;
     let records = store.flow_logs(contact_id).await?;
     if records.is_empty() {
         eprintln!(

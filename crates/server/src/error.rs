@@ -52,6 +52,11 @@ impl ApiError {
         self.parts().0
     }
 
+    /// What the error says, for a command line that prints it.
+    pub fn message(&self) -> &str {
+        self.parts().2
+    }
+
     fn parts(&self) -> (&'static str, u16, &str, Vec<(&'static str, Value)>) {
         match self {
             ApiError::Connect(e) => (e.code(), e.status(), e.message(), e.extra_members()),

@@ -1,6 +1,7 @@
 //! The middleware every response passes through, in one place: request ids, CORS for browser
-//! clients, redaction of credentials in logs, and panics rendered as AWS errors.
+//! clients (any origin, but a widget's endpoints only for its allowed origins), redaction of credentials in logs, and panics rendered as AWS errors.
 
+use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -13,9 +14,13 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 const REQUEST_ID: &str = "x-amzn-requestid";
 const ERROR_TYPE: &str = "x-amzn-errortype";
 
-pub fn apply(router: Router) -> Router {
+pub fn apply(router: Router, state: AppState) -> Router {
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
+        .allow_origin(AllowOrigin::async_predicate(move |origin, parts| {
+            let state = state.clone();
+            let path = parts.uri.path().to_string();
+            async move { crate::widgets::origin_may_read(&state, &origin, &path).await }
+        }))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([

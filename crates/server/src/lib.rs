@@ -25,6 +25,7 @@ pub mod routing;
 pub mod sigv4;
 pub mod state;
 pub mod timers;
+pub mod widgets;
 pub mod workspace;
 pub mod ws;
 
@@ -50,6 +51,10 @@ pub async fn start(
     let announcer =
         bus::cluster::start(store.clone(), bus.clone(), node.clone(), routing.clone()).await?;
     let single_writer = announcer.is_none();
+    let widget_limits = widgets::StartLimits::new(
+        config.widget_starts_per_client_minute,
+        config.widget_starts_per_widget_minute,
+    );
     let state = AppState::new(Shared {
         store,
         clock,
@@ -65,6 +70,7 @@ pub async fn start(
         flow_drives: tokio::sync::Semaphore::new(flows::CONCURRENT_DRIVES),
         node,
         routing,
+        widget_limits,
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);
@@ -80,8 +86,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = layers::apply(routes::router(state));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = layers::apply(routes::router(state.clone()), state);
+    // The peer address counts widget starts per client.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -4,7 +4,7 @@
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{connect, flow_logs, participant, workspace, ws};
+use crate::{connect, flow_logs, participant, widgets, workspace, ws};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawPathParams, State};
@@ -196,7 +196,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route(ws::PATH, get(ws::upgrade))
         .route(flow_logs::PATH, get(flow_logs::get_flow_logs))
-        .merge(workspace::routes());
+        .merge(workspace::routes())
+        .merge(widgets::routes());
     for (path, methods) in by_path {
         router = router.route(path, methods.fallback(unknown_operation));
     }

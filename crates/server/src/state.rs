@@ -42,6 +42,10 @@ pub struct ServerConfig {
     pub log_every_flow_block: bool,
     /// How long an agent has to accept an offered chat, in timer seconds.
     pub offer_seconds: i64,
+    /// Chats one client address may start through widgets per minute.
+    pub widget_starts_per_client_minute: u32,
+    /// Chats one widget may start per minute, from all its pages.
+    pub widget_starts_per_widget_minute: u32,
 }
 
 impl ServerConfig {
@@ -58,6 +62,8 @@ impl ServerConfig {
             max_pending_flow_runs: 4_096,
             log_every_flow_block: false,
             offer_seconds: crate::routing::OFFER_SECONDS,
+            widget_starts_per_client_minute: 30,
+            widget_starts_per_widget_minute: 1_200,
         }
     }
 
@@ -99,6 +105,8 @@ pub struct Shared {
     pub node: String,
     /// Routing facts that changed go here, to the node that routes.
     pub routing: crate::routing::RoutingInbox,
+    /// How many chats widgets may still start this minute.
+    pub widget_limits: crate::widgets::StartLimits,
 }
 
 /// A participant removed from a chat by Liaison rather than by its own DisconnectParticipant.

@@ -17,6 +17,7 @@ use liaison_core::organisation::{
     RoutingProfileQueue, SecurityProfile, User,
 };
 use liaison_core::transcript::{Anchor, ScanDirection};
+use liaison_core::widget::{Widget, WidgetKey};
 use liaison_core::{
     ChatItem, Contact, Flow, FlowModule, Instance, NewItem, Participant, ParticipantRole,
     TokenRecord, View,
@@ -351,6 +352,25 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a view's fields (found by instance and id; its creation time stays); `false`
     /// when there is no such view. A name another view of the instance has is a store error.
     async fn update_view(&self, view: &View) -> Result<bool>;
+
+    /// `false` when the instance has a widget of that name.
+    async fn create_widget(&self, widget: &Widget) -> Result<bool>;
+    /// A widget by id, of whichever instance (browsers name only the widget).
+    async fn get_widget(&self, widget_id: &str) -> Result<Option<Widget>>;
+    /// The instance's widgets, by name.
+    async fn list_widgets(&self, instance_id: &str) -> Result<Vec<Widget>>;
+    /// Replaces a widget's name and configuration (found by instance and id); `false` when there
+    /// is no such widget. A name another widget of the instance has is a store error.
+    async fn update_widget(&self, widget: &Widget) -> Result<bool>;
+    /// Deletes the widget and its keys; `false` when there is no such widget.
+    async fn delete_widget(&self, instance_id: &str, widget_id: &str) -> Result<bool>;
+    /// Adds a security key unless the widget has [`liaison_core::widget::MAX_ACTIVE_KEYS`]
+    /// already, or does not exist (`false`).
+    async fn add_widget_key(&self, key: &WidgetKey) -> Result<bool>;
+    /// The widget's security keys, oldest first.
+    async fn widget_keys(&self, widget_id: &str) -> Result<Vec<WidgetKey>>;
+    /// `false` when the widget has no such key.
+    async fn delete_widget_key(&self, widget_id: &str, key_id: &str) -> Result<bool>;
     /// `false` when there was no such view.
     async fn delete_view(&self, instance_id: &str, view_id: &str) -> Result<bool>;
 

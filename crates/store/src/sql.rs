@@ -21,7 +21,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 12] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "chat core",
@@ -77,6 +77,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 12] = [
         23,
         "whispers",
         include_str!("../migrations/0023_whispers.sql"),
+    ),
+    (
+        24,
+        "widgets",
+        include_str!("../migrations/0024_widgets.sql"),
     ),
 ];
 
@@ -261,6 +266,26 @@ pub(crate) fn flow_module_from(row: &impl Columns) -> Result<FlowModule> {
         state: row.column("state")?,
         status: row.column("status")?,
         modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn widget_from(row: &impl Columns) -> Result<liaison_core::widget::Widget> {
+    Ok(liaison_core::widget::Widget {
+        id: row.column("id")?,
+        instance_id: row.column("instance_id")?,
+        name: row.column("name")?,
+        config: json_column(row, "config")?,
+        created_ms: row.column("created_ms")?,
+        modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn widget_key_from(row: &impl Columns) -> Result<liaison_core::widget::WidgetKey> {
+    Ok(liaison_core::widget::WidgetKey {
+        id: row.column("id")?,
+        widget_id: row.column("widget_id")?,
+        secret: row.column("secret")?,
+        created_ms: row.column("created_ms")?,
     })
 }
 
@@ -814,6 +839,123 @@ macro_rules! chat_store {
                 let deleted = sqlx::query("DELETE FROM views WHERE instance_id = $1 AND id = $2")
                     .bind(instance_id)
                     .bind(view_id)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
+            }
+
+            async fn create_widget(&self, widget: &liaison_core::widget::Widget) -> Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO widgets (id, instance_id, name, config, created_ms, modified_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instance_id, name) DO NOTHING",
+                )
+                .bind(&widget.id)
+                .bind(&widget.instance_id)
+                .bind(&widget.name)
+                .bind(json_text(&widget.config))
+                .bind(widget.created_ms)
+                .bind(widget.modified_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn get_widget(&self, widget_id: &str) -> Result<Option<liaison_core::widget::Widget>> {
+                let row = sqlx::query("SELECT * FROM widgets WHERE id = $1")
+                    .bind(widget_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map($crate::sql::widget_from).transpose()
+            }
+
+            async fn list_widgets(&self, instance_id: &str) -> Result<Vec<liaison_core::widget::Widget>> {
+                let rows = sqlx::query("SELECT * FROM widgets WHERE instance_id = $1 ORDER BY name, id")
+                    .bind(instance_id)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map($crate::sql::widget_from).collect()
+            }
+
+            async fn update_widget(&self, widget: &liaison_core::widget::Widget) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE widgets SET name = $1, config = $2, modified_ms = $3 \
+                     WHERE instance_id = $4 AND id = $5",
+                )
+                .bind(&widget.name)
+                .bind(json_text(&widget.config))
+                .bind(widget.modified_ms)
+                .bind(&widget.instance_id)
+                .bind(&widget.id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn delete_widget(&self, instance_id: &str, widget_id: &str) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query(
+                    "DELETE FROM widget_keys WHERE widget_id IN \
+                     (SELECT id FROM widgets WHERE instance_id = $1 AND id = $2)",
+                )
+                .bind(instance_id)
+                .bind(widget_id)
+                .execute(&mut *tx)
+                .await?;
+                let deleted = sqlx::query("DELETE FROM widgets WHERE instance_id = $1 AND id = $2")
+                    .bind(instance_id)
+                    .bind(widget_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted == 1)
+            }
+
+            async fn add_widget_key(&self, key: &liaison_core::widget::WidgetKey) -> Result<bool> {
+                // The widget's row is updated first, so concurrent additions take turns and
+                // the count holds.
+                let mut tx = self.writer.begin().await?;
+                let found = sqlx::query("UPDATE widgets SET modified_ms = modified_ms WHERE id = $1")
+                    .bind(&key.widget_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found != 1 {
+                    return Ok(false);
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO widget_keys (id, widget_id, secret, created_ms) \
+                     SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM widget_keys WHERE widget_id = $2) < $5",
+                )
+                .bind(&key.id)
+                .bind(&key.widget_id)
+                .bind(&key.secret)
+                .bind(key.created_ms)
+                .bind(liaison_core::widget::MAX_ACTIVE_KEYS as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(inserted == 1)
+            }
+
+            async fn widget_keys(&self, widget_id: &str) -> Result<Vec<liaison_core::widget::WidgetKey>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM widget_keys WHERE widget_id = $1 ORDER BY created_ms, id",
+                )
+                .bind(widget_id)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter().map($crate::sql::widget_key_from).collect()
+            }
+
+            async fn delete_widget_key(&self, widget_id: &str, key_id: &str) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM widget_keys WHERE widget_id = $1 AND id = $2")
+                    .bind(widget_id)
+                    .bind(key_id)
                     .execute(&self.writer)
                     .await?
                     .rows_affected();

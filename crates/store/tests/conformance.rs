@@ -24,6 +24,8 @@ use uuid::Uuid;
 mod organisation;
 #[path = "conformance/routing.rs"]
 mod routing;
+#[path = "conformance/widgets.rs"]
+mod widgets;
 
 /// Runs every check against `store`.
 async fn suite(store: Arc<dyn Store>) {
@@ -67,6 +69,7 @@ async fn suite(store: Arc<dyn Store>) {
     due_timers_are_claimed_once_until_their_lease_ends(s).await;
     organisation::checks(&store).await;
     routing::checks(&store).await;
+    widgets::checks(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

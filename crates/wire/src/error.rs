@@ -9,6 +9,8 @@ pub enum ConnectError {
     InvalidRequest(String),
     InvalidParameter(String),
     ResourceNotFound(String),
+    /// 403: the caller may not do this (a widget start from an origin it does not allow).
+    AccessDenied(String),
     /// 410: the contact exists no more (or never did) for the operation.
     ContactNotFound(String),
     DuplicateResource(String),
@@ -43,6 +45,7 @@ impl ConnectError {
             ConnectError::InvalidRequest(_) => "InvalidRequestException",
             ConnectError::InvalidParameter(_) => "InvalidParameterException",
             ConnectError::ResourceNotFound(_) => "ResourceNotFoundException",
+            ConnectError::AccessDenied(_) => "AccessDeniedException",
             ConnectError::ContactNotFound(_) => "ContactNotFoundException",
             ConnectError::DuplicateResource(_) => "DuplicateResourceException",
             ConnectError::Conflict(_) => "ConflictException",
@@ -64,6 +67,7 @@ impl ConnectError {
             | ConnectError::InvalidContactFlow { .. }
             | ConnectError::InvalidContactFlowModule { .. } => 400,
             ConnectError::ResourceNotFound(_) | ConnectError::UnknownOperation(_) => 404,
+            ConnectError::AccessDenied(_) => 403,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::DuplicateResource(_) | ConnectError::Conflict(_) => 409,
             ConnectError::ServiceQuotaExceeded(_) => 402,
@@ -78,6 +82,7 @@ impl ConnectError {
             ConnectError::InvalidRequest(m)
             | ConnectError::InvalidParameter(m)
             | ConnectError::ResourceNotFound(m)
+            | ConnectError::AccessDenied(m)
             | ConnectError::ContactNotFound(m)
             | ConnectError::DuplicateResource(m)
             | ConnectError::Conflict(m)
