@@ -135,19 +135,9 @@ fn main() -> ExitCode {
                 data_dir: data,
                 database_url,
             };
-            let config = match config::load(config.as_deref(), overrides) {
-                Ok(config) => config,
-                Err(error) => {
-                    eprintln!("liaison: configuration error: {error}");
-                    return ExitCode::from(2);
-                }
-            };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("liaison: cannot start the runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
+            let (config, runtime) = match configured(config.as_deref(), overrides) {
+                Ok(ready) => ready,
+                Err(code) => return code,
             };
             match runtime.block_on(serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -268,6 +258,22 @@ async fn open_store(config: &config::Config) -> Result<Arc<dyn Store>, Box<dyn s
     })
 }
 
+/// The configuration and a runtime to run a command in; the exit code when either fails.
+fn configured(
+    file: Option<&std::path::Path>,
+    overrides: config::Overrides,
+) -> Result<(config::Config, tokio::runtime::Runtime), ExitCode> {
+    let config = config::load(file, overrides).map_err(|error| {
+        eprintln!("liaison: configuration error: {error}");
+        ExitCode::from(2)
+    })?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|error| {
+        eprintln!("liaison: cannot start the runtime: {error}");
+        ExitCode::FAILURE
+    })?;
+    Ok((config, runtime))
+}
+
 /// Runs a command on the store `serve` uses, as the configuration and flags name it.
 fn on_store(
     args: StoreArgs,
@@ -278,19 +284,9 @@ fn on_store(
         data_dir: args.data,
         database_url: args.database_url,
     };
-    let config = match config::load(args.config.as_deref(), overrides) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("liaison: configuration error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("liaison: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let (config, runtime) = match configured(args.config.as_deref(), overrides) {
+        Ok(ready) => ready,
+        Err(code) => return code,
     };
     let outcome = runtime.block_on(async {
         if config.database_url.is_none() && !config.data_dir.is_dir() {

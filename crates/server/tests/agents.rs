@@ -79,19 +79,7 @@ async fn ana(s: &Setup) -> Agent {
 async fn take_chat(s: &Setup, agent: &Agent, chat: &Chat) -> (String, String) {
     s.offered(agent, chat).await;
     let (participant_id, participant_token) = s.accept(agent, chat).await;
-    let (status, _, connection) = s
-        .server
-        .participant(
-            "/participant/connection",
-            &participant_token,
-            json!({"Type": ["CONNECTION_CREDENTIALS"]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{connection}");
-    let token = connection["ConnectionCredentials"]["ConnectionToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = s.server.connection_token(&participant_token).await;
     (participant_id, token)
 }
 

@@ -108,18 +108,7 @@ fn hs256() -> Value {
 
 /// Waits until the customer's transcript holds `text`.
 async fn flow_said(server: &TestServer, participant_token: &str, text: &str) {
-    let (status, _, connection) = server
-        .participant(
-            "/participant/connection",
-            participant_token,
-            json!({"Type": ["CONNECTION_CREDENTIALS"]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{connection}");
-    let token = connection["ConnectionCredentials"]["ConnectionToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = server.connection_token(participant_token).await;
     for _ in 0..100 {
         let items = server.transcript(&token, json!({"MaxResults": 100})).await;
         if items.iter().any(|item| item["Content"] == text) {

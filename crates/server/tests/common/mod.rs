@@ -174,6 +174,23 @@ impl TestServer {
         transcript["Transcript"].as_array().unwrap().clone()
     }
 
+    /// The connection token CreateParticipantConnection gives the participant of
+    /// `participant_token`.
+    pub async fn connection_token(&self, participant_token: &str) -> String {
+        let (status, _, connection) = self
+            .participant(
+                "/participant/connection",
+                participant_token,
+                json!({"Type": ["CONNECTION_CREDENTIALS"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{connection}");
+        connection["ConnectionCredentials"]["ConnectionToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// A participant API call with `X-Amz-Bearer: token`.
     pub async fn participant(
         &self,
