@@ -45,6 +45,9 @@ pub struct Config {
     pub widget_starts_per_client_minute: u32,
     /// Chats one widget may start per minute. Default 1200.
     pub widget_starts_per_widget_minute: u32,
+    /// Serve the demo page at /demo, whose widget lets anyone reaching Liaison start a chat.
+    /// Default `true`.
+    pub demo_page: bool,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             offer_seconds: 20,
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
+            demo_page: true,
         }
     }
 }

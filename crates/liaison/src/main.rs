@@ -194,6 +194,7 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.offer_seconds = config.offer_seconds.max(1);
     server_config.widget_starts_per_client_minute = config.widget_starts_per_client_minute;
     server_config.widget_starts_per_widget_minute = config.widget_starts_per_widget_minute;
+    server_config.demo_page = config.demo_page;
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -217,6 +218,9 @@ async fn announce_workspace(
         None => format!("http://{address}"),
     };
     println!("Agent workspace: {base}/workspace/");
+    if config.demo_page {
+        println!("Try a chat as a customer: {base}/demo");
+    }
     let chosen = std::env::var("LIAISON_ADMIN_PASSWORD").ok();
     let password = match &chosen {
         Some(password) => password.clone(),

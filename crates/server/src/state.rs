@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub widget_starts_per_client_minute: u32,
     /// Chats one widget may start per minute, from all its pages.
     pub widget_starts_per_widget_minute: u32,
+    /// Serve the demo page at `/demo` (with a widget anyone reaching it can chat through).
+    pub demo_page: bool,
 }
 
 impl ServerConfig {
@@ -64,6 +66,7 @@ impl ServerConfig {
             offer_seconds: crate::routing::OFFER_SECONDS,
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
+            demo_page: true,
         }
     }
 

@@ -327,6 +327,20 @@ async fn a_page_of_an_allowed_origin_starts_a_chat_and_the_flow_sees_its_attribu
         "https://evil.example.com"
     );
 
+    // The widget reads its public settings; no key is in them.
+    let config: Value = server
+        .http
+        .get(format!("{}/widget/{widget_id}/config", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["DisplayNames"]["Customer"], "Customer");
+    assert_eq!(config["SecurityEnabled"], false);
+    assert!(config.get("SecurityKeys").is_none(), "{config}");
+
     // Non-string page attributes and unknown widgets get clear errors.
     let (status, _) = start(
         &server,
@@ -579,4 +593,55 @@ async fn starts_are_limited_per_client_and_display_names_follow_the_widget() {
     assert_eq!(status, 429, "{throttled}");
     assert_eq!(throttled["__type"], "ThrottlingException");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_page_carries_a_widget_that_chats_from_its_own_origin() {
+    let (_dir, server) = server_with(|_| {}).await;
+    let page = server
+        .http
+        .get(format!("{}/demo", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("'{}/widget/loader.js'", server.base)),
+        "{html}"
+    );
+    let (instance, _) = server.instance_and_flow().await;
+    let (_, _, listed) = server
+        .connect("GET", &format!("/liaison/widgets/{instance}"), None)
+        .await;
+    let widgets = listed["Widgets"].as_array().unwrap().clone();
+    assert_eq!(widgets.len(), 1, "{listed}");
+    let widget_id = widgets[0]["Id"].as_str().unwrap();
+    assert!(html.contains(widget_id));
+    assert_eq!(widgets[0]["AllowedOrigins"], json!([server.base]));
+
+    // A second visit uses the same widget; its page starts chats from Liaison's own origin.
+    server
+        .http
+        .get(format!("{}/demo", server.base))
+        .send()
+        .await
+        .unwrap();
+    let (_, _, again) = server
+        .connect("GET", &format!("/liaison/widgets/{instance}"), None)
+        .await;
+    assert_eq!(again["Widgets"].as_array().unwrap().len(), 1);
+    let (status, started) = start(&server, widget_id, Some(&server.base), json!({})).await;
+    assert_eq!(status, 200, "{started}");
+    server.stop().await;
+
+    let (_dir, off) = server_with(|config| config.demo_page = false).await;
+    let page = off
+        .http
+        .get(format!("{}/demo", off.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 404);
+    off.stop().await;
 }

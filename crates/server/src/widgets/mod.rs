@@ -2,8 +2,10 @@
 //! chats through (see `docs/widgets.md`).
 
 pub mod admin;
+pub mod demo;
 pub mod limits;
 pub mod manage;
+pub mod page;
 pub mod start_chat;
 
 use crate::state::AppState;
@@ -13,10 +15,14 @@ use axum::http::HeaderValue;
 pub use limits::StartLimits;
 
 pub fn routes() -> Router<AppState> {
-    admin::routes().route(
-        start_chat::PATH,
-        axum::routing::post(start_chat::start_chat),
-    )
+    admin::routes()
+        .route(
+            start_chat::PATH,
+            axum::routing::post(start_chat::start_chat),
+        )
+        .route(page::LOADER_PATH, axum::routing::get(page::loader))
+        .route(page::CONFIG_PATH, axum::routing::get(page::config))
+        .route(demo::PATH, axum::routing::get(demo::demo_page))
 }
 
 /// Whether a browser request to `path` from `origin` may read the answer (CORS): widget paths
@@ -26,6 +32,10 @@ pub async fn origin_may_read(state: &AppState, origin: &HeaderValue, path: &str)
     let Some(rest) = path.strip_prefix("/widget/") else {
         return true;
     };
+    // The script itself is loaded by <script>, which needs no CORS; reading it is harmless.
+    if path == page::LOADER_PATH {
+        return true;
+    }
     let widget_id = rest.split('/').next().unwrap_or_default();
     let Ok(origin) = origin.to_str() else {
         return false;
