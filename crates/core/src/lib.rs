@@ -2,6 +2,7 @@
 //! chat's event log, tokens, and the rules Amazon Connect applies to them. Time comes from an
 //! injected [`Clock`] so behaviour that depends on it is testable.
 
+pub mod attachment;
 pub mod chat;
 pub mod clock;
 pub mod content;

@@ -48,6 +48,8 @@ pub struct Config {
     /// Serve the demo page at /demo, whose widget lets anyone reaching Liaison start a chat.
     /// Default `true`.
     pub demo_page: bool,
+    /// Largest file a participant may share in a chat, in bytes. Default 20 MiB.
+    pub max_attachment_bytes: i64,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
             demo_page: true,
+            max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
         }
     }
 }

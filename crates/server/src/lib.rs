@@ -6,6 +6,7 @@
 //! and handler; chat items reach sockets through the store and the [`bus`].
 
 pub mod agents;
+pub mod attachments;
 pub mod auth;
 pub mod bootstrap;
 pub mod bus;

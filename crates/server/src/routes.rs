@@ -4,7 +4,7 @@
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{connect, flow_logs, participant, widgets, workspace, ws};
+use crate::{attachments, connect, flow_logs, participant, widgets, workspace, ws};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawPathParams, State};
@@ -159,6 +159,13 @@ pub fn handler(api: Api, name: &str) -> Option<Handler> {
         (Api::Participant, "SendMessage") => participant_op!(participant::send_message),
         (Api::Participant, "SendEvent") => participant_op!(participant::send_event),
         (Api::Participant, "GetTranscript") => participant_op!(participant::get_transcript),
+        (Api::Participant, "StartAttachmentUpload") => {
+            participant_op!(participant::start_attachment_upload)
+        }
+        (Api::Participant, "CompleteAttachmentUpload") => {
+            participant_op!(participant::complete_attachment_upload)
+        }
+        (Api::Participant, "GetAttachment") => participant_op!(participant::get_attachment),
         (Api::Participant, "DisconnectParticipant") => {
             participant_op!(participant::disconnect_participant)
         }
@@ -197,6 +204,11 @@ pub fn router(state: AppState) -> Router {
         .route(ws::PATH, get(ws::upgrade))
         .route(flow_logs::PATH, get(flow_logs::get_flow_logs))
         .merge(workspace::routes())
+        .route(
+            attachments::UPLOAD_PATH,
+            axum::routing::put(attachments::upload),
+        )
+        .route(attachments::DOWNLOAD_PATH, get(attachments::download))
         .merge(widgets::routes());
     for (path, methods) in by_path {
         router = router.route(path, methods.fallback(unknown_operation));

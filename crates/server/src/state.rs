@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub widget_starts_per_widget_minute: u32,
     /// Serve the demo page at `/demo` (with a widget anyone reaching it can chat through).
     pub demo_page: bool,
+    /// Largest attachment a participant may share, in bytes.
+    pub max_attachment_bytes: i64,
 }
 
 impl ServerConfig {
@@ -67,6 +69,7 @@ impl ServerConfig {
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
             demo_page: true,
+            max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
         }
     }
 
@@ -160,6 +163,21 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The base of URLs handed to clients: the configured public URL, else the host the client
+    /// used (`localhost` as `127.0.0.1`, which ChatJS's checks accept).
+    pub fn http_base(&self, host: Option<&str>) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let host = host.unwrap_or("127.0.0.1");
+                match host.strip_prefix("localhost") {
+                    Some(port) => format!("http://127.0.0.1{port}"),
+                    None => format!("http://{host}"),
+                }
+            }
+        }
+    }
+
     pub fn new(shared: Shared) -> Self {
         AppState(Arc::new(shared))
     }

@@ -195,7 +195,7 @@ async fn operations_not_built_yet_say_so() {
     let chat = server.start_chat(json!({})).await;
     let (status, _, reply) = server
         .participant(
-            "/participant/start-attachment-upload",
+            "/participant/authentication-url",
             &chat.connection_token,
             json!({}),
         )
@@ -205,7 +205,7 @@ async fn operations_not_built_yet_say_so() {
         reply["message"]
             .as_str()
             .unwrap()
-            .contains("StartAttachmentUpload"),
+            .contains("GetAuthenticationUrl"),
         "{reply}"
     );
 }

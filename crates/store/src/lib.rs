@@ -5,6 +5,7 @@
 //! that a crash could lose. Chat items get their per-contact sequence number inside the same
 //! transaction that writes them, so the log has no gaps and sockets can catch up from it.
 
+mod blobs;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -25,6 +26,7 @@ use liaison_core::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use blobs::{Blobs, FileBlobs, PostgresBlobs};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -196,6 +198,18 @@ pub enum Appended {
     ContactClosed,
 }
 
+/// Result of [`Store::create_attachment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartedAttachment {
+    Started,
+    /// The participant started an attachment with the same ClientToken before: that one.
+    Replayed(Box<liaison_core::attachment::Attachment>),
+    /// The contact has as many attachments as it may.
+    QuotaReached,
+    /// The contact has ended (or does not exist).
+    ContactClosed,
+}
+
 /// Result of [`Store::merge_attributes`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum MergedAttributes {
@@ -352,6 +366,47 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a view's fields (found by instance and id; its creation time stays); `false`
     /// when there is no such view. A name another view of the instance has is a store error.
     async fn update_view(&self, view: &View) -> Result<bool>;
+
+    /// Records an attachment being started, unless its contact is closed or has
+    /// `max_per_contact` attachments already ([`StartedAttachment`]).
+    async fn create_attachment(
+        &self,
+        attachment: &liaison_core::attachment::Attachment,
+        max_per_contact: i64,
+    ) -> Result<StartedAttachment>;
+    async fn get_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<Option<liaison_core::attachment::Attachment>>;
+    /// Gives a started attachment a new upload token (a retried start); `false` once its
+    /// bytes have arrived.
+    async fn renew_attachment_upload(
+        &self,
+        attachment_id: &str,
+        upload_token_hash: &str,
+        upload_expires_ms: i64,
+    ) -> Result<bool>;
+    /// Moves the attachment from status `from` to `to`; `false` when it was not at `from`
+    /// (another request moved it first).
+    async fn set_attachment_status(
+        &self,
+        attachment_id: &str,
+        from: liaison_core::attachment::AttachmentStatus,
+        to: liaison_core::attachment::AttachmentStatus,
+    ) -> Result<bool>;
+    /// Records a download URL's token (hashed) until `expires_ms`, dropping those expired by
+    /// `now_ms`.
+    async fn add_attachment_download(
+        &self,
+        token_hash: &str,
+        attachment_id: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// The attachment a download token is for and when it expires.
+    async fn attachment_download(&self, token_hash: &str) -> Result<Option<(String, i64)>>;
+    /// Where attachment bytes are kept.
+    fn blobs(&self) -> &dyn Blobs;
 
     /// `false` when the instance has a widget of that name.
     async fn create_widget(&self, widget: &Widget) -> Result<bool>;

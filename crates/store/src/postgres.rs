@@ -81,7 +81,7 @@ const CLAIM_DUE_TIMERS: &str = "UPDATE timers SET leased_until = $2 \
     RETURNING contact_id, name";
 
 /// This backend's own migrations, after the shared ones.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         3,
         "compact chat writes",
@@ -92,6 +92,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         "flow logs",
         include_str!("../migrations/postgres/0008_flow_logs.sql"),
     ),
+    (
+        26,
+        "attachment blobs",
+        include_str!("../migrations/postgres/0026_attachment_blobs.sql"),
+    ),
 ];
 
 /// The PostgreSQL implementation of [`Store`](crate::Store).
@@ -100,6 +105,8 @@ pub struct PostgresStore {
     /// One pool serves both; the names match the SQLite store's so the shared code reads the same.
     writer: PgPool,
     reader: PgPool,
+    /// Attachment bytes, in a table every node reaches.
+    blobs: crate::PostgresBlobs,
 }
 
 impl PostgresStore {
@@ -136,6 +143,7 @@ impl PostgresStore {
             .map_err(|e| StoreError(format!("migration failed: {e}")))?;
         Ok(PostgresStore {
             writer: pool.clone(),
+            blobs: crate::PostgresBlobs::new(pool.clone()),
             reader: pool,
         })
     }

@@ -21,7 +21,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Decode, Postgres, Sqlite, Type};
 
 /// The schema both backends share, in order; each backend adds its own steps after these.
-const SHARED_MIGRATIONS: [(i64, &str, &str); 13] = [
+const SHARED_MIGRATIONS: [(i64, &str, &str); 14] = [
     (
         1,
         "chat core",
@@ -82,6 +82,11 @@ const SHARED_MIGRATIONS: [(i64, &str, &str); 13] = [
         24,
         "widgets",
         include_str!("../migrations/0024_widgets.sql"),
+    ),
+    (
+        25,
+        "attachments",
+        include_str!("../migrations/0025_attachments.sql"),
     ),
 ];
 
@@ -266,6 +271,30 @@ pub(crate) fn flow_module_from(row: &impl Columns) -> Result<FlowModule> {
         state: row.column("state")?,
         status: row.column("status")?,
         modified_ms: row.column("modified_ms")?,
+    })
+}
+
+pub(crate) fn attachment_from(row: &impl Columns) -> Result<liaison_core::attachment::Attachment> {
+    let status: String = row.column("status")?;
+    Ok(liaison_core::attachment::Attachment {
+        id: row.column("id")?,
+        contact_id: row.column("contact_id")?,
+        participant_id: row.column("participant_id")?,
+        name: row.column("name")?,
+        content_type: row.column("content_type")?,
+        size_bytes: row.column("size_bytes")?,
+        status: liaison_core::attachment::AttachmentStatus::parse(&status)
+            .ok_or_else(|| corrupt("attachment status"))?,
+        upload_token_hash: row.column("upload_token_hash")?,
+        upload_expires_ms: row.column("upload_expires_ms")?,
+        created_ms: row.column("created_ms")?,
+        client_token: match (
+            row.column::<Option<String>>("client_token")?,
+            row.column::<Option<String>>("request_hash")?,
+        ) {
+            (Some(token), Some(hash)) => Some((token, hash)),
+            _ => None,
+        },
     })
 }
 
@@ -843,6 +872,156 @@ macro_rules! chat_store {
                     .await?
                     .rows_affected();
                 Ok(deleted == 1)
+            }
+
+            async fn create_attachment(
+                &self,
+                attachment: &liaison_core::attachment::Attachment,
+                max_per_contact: i64,
+            ) -> Result<$crate::StartedAttachment> {
+                // The contact's row is locked first: the count holds, and a closed contact
+                // takes no attachment.
+                let mut tx = self.writer.begin().await?;
+                let open = sqlx::query("UPDATE contacts SET last_seq = last_seq WHERE id = $1 AND state = 'OPEN'")
+                    .bind(&attachment.contact_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if open != 1 {
+                    return Ok($crate::StartedAttachment::ContactClosed);
+                }
+                if let Some((token, _)) = &attachment.client_token {
+                    let earlier = sqlx::query(
+                        "SELECT * FROM attachments WHERE participant_id = $1 AND client_token = $2",
+                    )
+                    .bind(&attachment.participant_id)
+                    .bind(token)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(row) = earlier {
+                        return Ok($crate::StartedAttachment::Replayed(Box::new(
+                            $crate::sql::attachment_from(&row)?,
+                        )));
+                    }
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO attachments (id, contact_id, participant_id, name, content_type, size_bytes, \
+                     status, upload_token_hash, upload_expires_ms, created_ms, client_token, request_hash) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13 \
+                     WHERE (SELECT COUNT(*) FROM attachments WHERE contact_id = $2) < $11",
+                )
+                .bind(&attachment.id)
+                .bind(&attachment.contact_id)
+                .bind(&attachment.participant_id)
+                .bind(&attachment.name)
+                .bind(&attachment.content_type)
+                .bind(attachment.size_bytes)
+                .bind(attachment.status.as_str())
+                .bind(&attachment.upload_token_hash)
+                .bind(attachment.upload_expires_ms)
+                .bind(attachment.created_ms)
+                .bind(max_per_contact)
+                .bind(attachment.client_token.as_ref().map(|(token, _)| token))
+                .bind(attachment.client_token.as_ref().map(|(_, hash)| hash))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(if inserted == 1 {
+                    $crate::StartedAttachment::Started
+                } else {
+                    $crate::StartedAttachment::QuotaReached
+                })
+            }
+
+            async fn renew_attachment_upload(
+                &self,
+                attachment_id: &str,
+                upload_token_hash: &str,
+                upload_expires_ms: i64,
+            ) -> Result<bool> {
+                let changed = sqlx::query(
+                    "UPDATE attachments SET upload_token_hash = $1, upload_expires_ms = $2 \
+                     WHERE id = $3 AND status = 'AWAITING_UPLOAD'",
+                )
+                .bind(upload_token_hash)
+                .bind(upload_expires_ms)
+                .bind(attachment_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn get_attachment(
+                &self,
+                attachment_id: &str,
+            ) -> Result<Option<liaison_core::attachment::Attachment>> {
+                let row = sqlx::query("SELECT * FROM attachments WHERE id = $1")
+                    .bind(attachment_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map($crate::sql::attachment_from).transpose()
+            }
+
+            async fn set_attachment_status(
+                &self,
+                attachment_id: &str,
+                from: liaison_core::attachment::AttachmentStatus,
+                to: liaison_core::attachment::AttachmentStatus,
+            ) -> Result<bool> {
+                let changed = sqlx::query("UPDATE attachments SET status = $1 WHERE id = $2 AND status = $3")
+                    .bind(to.as_str())
+                    .bind(attachment_id)
+                    .bind(from.as_str())
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                Ok(changed == 1)
+            }
+
+            async fn add_attachment_download(
+                &self,
+                token_hash: &str,
+                attachment_id: &str,
+                expires_ms: i64,
+                now_ms: i64,
+            ) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM attachment_downloads WHERE expires_ms <= $1")
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO attachment_downloads (token_hash, attachment_id, expires_ms) VALUES ($1, $2, $3)",
+                )
+                .bind(token_hash)
+                .bind(attachment_id)
+                .bind(expires_ms)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn attachment_download(&self, token_hash: &str) -> Result<Option<(String, i64)>> {
+                let row = sqlx::query(
+                    "SELECT attachment_id, expires_ms FROM attachment_downloads WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?;
+                Ok(match row {
+                    Some(row) => Some((
+                        sqlx::Row::try_get(&row, "attachment_id")?,
+                        sqlx::Row::try_get(&row, "expires_ms")?,
+                    )),
+                    None => None,
+                })
+            }
+
+            fn blobs(&self) -> &dyn $crate::Blobs {
+                &self.blobs
             }
 
             async fn create_widget(&self, widget: &liaison_core::widget::Widget) -> Result<bool> {

@@ -57,6 +57,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Chat writes, committed in groups by the writer thread.
     chat_writes: mpsc::Sender<(Work, Reply)>,
+    /// Attachment bytes, as files in the data directory.
+    blobs: crate::FileBlobs,
 }
 
 impl SqliteStore {
@@ -86,6 +88,7 @@ impl SqliteStore {
             writer,
             reader,
             chat_writes,
+            blobs: crate::FileBlobs::new(data_dir.join("attachments")),
         })
     }
 

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "conformance/attachments.rs"]
+mod attachments;
 #[path = "conformance/organisation.rs"]
 mod organisation;
 #[path = "conformance/routing.rs"]
@@ -70,6 +72,7 @@ async fn suite(store: Arc<dyn Store>) {
     organisation::checks(&store).await;
     routing::checks(&store).await;
     widgets::checks(&store).await;
+    attachments::checks(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -145,10 +145,3 @@ def test_participant_describe_view_not_implemented(connect, part1, instance_id, 
     c = start_chat(connect, instance_id, flow_id, part=part1)
     _assert_not_implemented(lambda: part1.describe_view(ViewToken="view-token", ConnectionToken=c.connection_token),
                             "DescribeView")
-
-
-def test_start_attachment_upload_not_implemented(connect, part1, instance_id, flow_id):
-    c = start_chat(connect, instance_id, flow_id, part=part1)
-    _assert_not_implemented(lambda: part1.start_attachment_upload(
-        ConnectionToken=c.connection_token, ContentType="text/plain", AttachmentSizeInBytes=5,
-        AttachmentName="a.txt", ClientToken="ct-attach-1"), "StartAttachmentUpload")

@@ -1,11 +1,14 @@
 //! Participant Service operations (`X-Amz-Bearer`), one module each: request, response and
 //! handler side by side.
 
+pub mod complete_attachment_upload;
 pub mod create_participant_connection;
 pub mod disconnect_participant;
+pub mod get_attachment;
 pub mod get_transcript;
 pub mod send_event;
 pub mod send_message;
+pub mod start_attachment_upload;
 
 use crate::error::ApiError;
 use liaison_core::content::MAX_CONTENT_BYTES;

@@ -22,6 +22,7 @@ pub async fn demo_page(State(state): State<AppState>, headers: HeaderMap) -> Res
     if !state.config.demo_page {
         return (StatusCode::NOT_FOUND, "The demo page is turned off.").into_response();
     }
+    // The origin exactly as the browser reached the page (`localhost` stays `localhost`).
     let origin = match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!(

@@ -132,17 +132,12 @@ async fn start(
         start["SupportedMessagingContentTypes"] = json!(types);
     }
     let started = start_through_the_api(state, &start).await?;
-    let endpoint = match &state.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => format!(
-            "http://{}",
-            parts
-                .headers
-                .get(header::HOST)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("127.0.0.1")
-        ),
-    };
+    let endpoint = state.http_base(
+        parts
+            .headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok()),
+    );
     tracing::info!(widget_id, contact_id = %started["ContactId"], "chat started from a widget");
     Ok(json!({
         "ContactId": started["ContactId"],

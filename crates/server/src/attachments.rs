@@ -1,0 +1,207 @@
+//! Where attachment bytes travel: the upload URL StartAttachmentUpload hands out (a `PUT` of
+//! the raw file, cross-origin from ChatJS) and the download URL of GetAttachment. Both carry a
+//! random bearer token, stored hashed with its expiry, so any node of a cluster can check them.
+
+use crate::error::{ApiError, OrInternal};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{Request, header};
+use axum::response::{IntoResponse, Response};
+use liaison_core::attachment::AttachmentStatus;
+use liaison_core::hash_token;
+use liaison_wire::{Api, ParticipantError};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+pub const UPLOAD_PATH: &str = "/attachments/{AttachmentId}";
+pub const DOWNLOAD_PATH: &str = "/attachments/{AttachmentId}/download";
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+pub fn upload_url(
+    state: &AppState,
+    host: Option<&str>,
+    attachment_id: &str,
+    token: &str,
+) -> String {
+    format!(
+        "{}/attachments/{attachment_id}?token={token}",
+        state.http_base(host)
+    )
+}
+
+pub fn download_url(
+    state: &AppState,
+    host: Option<&str>,
+    attachment_id: &str,
+    token: &str,
+) -> String {
+    format!(
+        "{}/attachments/{attachment_id}/download?token={token}",
+        state.http_base(host)
+    )
+}
+
+fn denied(message: impl Into<String>) -> ApiError {
+    ParticipantError::AccessDenied(message.into()).into()
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ParticipantError::Validation(message.into()).into()
+}
+
+/// `PUT /attachments/{AttachmentId}?token=…` — the file's bytes, exactly as many as declared,
+/// with the declared `Content-Type`.
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(attachment_id): Path<String>,
+    Query(query): Query<TokenQuery>,
+    request: Request<Body>,
+) -> Response {
+    match receive(&state, &attachment_id, query.token.as_deref(), request).await {
+        Ok(()) => axum::http::StatusCode::OK.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    attachment_id: &str,
+    token: Option<&str>,
+    request: Request<Body>,
+) -> Result<(), ApiError> {
+    let attachment = state
+        .store
+        .get_attachment(attachment_id)
+        .await
+        .or_internal(Api::Participant)?
+        .ok_or_else(|| denied("The upload URL is not valid."))?;
+    let presented = hash_token(token.unwrap_or_default());
+    if !bool::from(
+        presented
+            .as_bytes()
+            .ct_eq(attachment.upload_token_hash.as_bytes()),
+    ) {
+        return Err(denied("The upload URL is not valid."));
+    }
+    if attachment.upload_expires_ms <= state.clock.now_ms() {
+        return Err(denied(
+            "The upload URL has expired; start the upload again.",
+        ));
+    }
+    if attachment.status != AttachmentStatus::AwaitingUpload {
+        return Err(ParticipantError::Conflict(format!(
+            "Attachment {attachment_id} was uploaded already."
+        ))
+        .into());
+    }
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case(&attachment.content_type) {
+        return Err(invalid(format!(
+            "The upload's Content-Type is '{content_type}'; the attachment was started as '{}'.",
+            attachment.content_type
+        )));
+    }
+    let declared = usize::try_from(attachment.size_bytes).unwrap_or(0);
+    let bytes = axum::body::to_bytes(body, declared).await.map_err(|_| {
+        invalid(format!(
+            "The upload is larger than the {declared} bytes the attachment was started with."
+        ))
+    })?;
+    if bytes.len() != declared {
+        return Err(invalid(format!(
+            "The upload has {} bytes; the attachment was started with {declared}.",
+            bytes.len()
+        )));
+    }
+    state
+        .store
+        .blobs()
+        .put_blob(&attachment.blob_key(), bytes.to_vec())
+        .await
+        .or_internal(Api::Participant)?;
+    if !state
+        .store
+        .set_attachment_status(
+            attachment_id,
+            AttachmentStatus::AwaitingUpload,
+            AttachmentStatus::Uploaded,
+        )
+        .await
+        .or_internal(Api::Participant)?
+    {
+        return Err(ParticipantError::Conflict(format!(
+            "Attachment {attachment_id} was uploaded already."
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `GET /attachments/{AttachmentId}/download?token=…` — the shared file.
+pub async fn download(
+    State(state): State<AppState>,
+    Path(attachment_id): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    match send(&state, &attachment_id, query.token.as_deref()).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn send(
+    state: &AppState,
+    attachment_id: &str,
+    token: Option<&str>,
+) -> Result<Response, ApiError> {
+    let found = state
+        .store
+        .attachment_download(&hash_token(token.unwrap_or_default()))
+        .await
+        .or_internal(Api::Participant)?;
+    let Some((for_attachment, expires_ms)) = found.filter(|(id, _)| id == attachment_id) else {
+        return Err(denied("The download URL is not valid."));
+    };
+    if expires_ms <= state.clock.now_ms() {
+        return Err(denied(
+            "The download URL has expired; call GetAttachment again.",
+        ));
+    }
+    let attachment = state
+        .store
+        .get_attachment(&for_attachment)
+        .await
+        .or_internal(Api::Participant)?
+        .ok_or_else(|| denied("The download URL is not valid."))?;
+    let data = state
+        .store
+        .blobs()
+        .get_blob(&attachment.blob_key())
+        .await
+        .or_internal(Api::Participant)?
+        .ok_or_else(|| denied("The attachment's file is gone."))?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encoding::utf8_percent_encode(&attachment.name, percent_encoding::NON_ALPHANUMERIC)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, attachment.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        data,
+    )
+        .into_response())
+}
