@@ -50,6 +50,9 @@ pub struct Config {
     pub demo_page: bool,
     /// Largest file a participant may share in a chat, in bytes. Default 20 MiB.
     pub max_attachment_bytes: i64,
+    /// An HTTP endpoint that approves or rejects each shared file before it is shown: it gets
+    /// the bytes in a POST and answers `{"Status": "APPROVED"}` or `{"Status": "REJECTED"}`.
+    pub attachment_scanner_url: Option<String>,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             widget_starts_per_widget_minute: 1_200,
             demo_page: true,
             max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_scanner_url: None,
         }
     }
 }

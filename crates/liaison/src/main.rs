@@ -196,6 +196,7 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.widget_starts_per_widget_minute = config.widget_starts_per_widget_minute;
     server_config.demo_page = config.demo_page;
     server_config.max_attachment_bytes = config.max_attachment_bytes.max(1);
+    server_config.attachment_scanner_url = config.attachment_scanner_url.clone();
     let state = liaison_server::start(store, Arc::new(SystemClock), server_config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{Request, header};
 use axum::response::{IntoResponse, Response};
-use liaison_core::attachment::AttachmentStatus;
+use liaison_core::attachment::{Attachment, AttachmentStatus};
 use liaison_core::hash_token;
 use liaison_wire::{Api, ParticipantError};
 use serde::Deserialize;
@@ -146,6 +146,67 @@ async fn receive(
         .into());
     }
     Ok(())
+}
+
+/// How long the scanner may take over one file.
+const SCAN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the configured scanner says of an uploaded file: `APPROVED` without a scanner.
+/// `Err` when the scanner cannot be asked or answers something else; the upload stays
+/// completable.
+pub async fn scan(state: &AppState, attachment: &Attachment) -> Result<AttachmentStatus, ApiError> {
+    let Some(url) = &state.config.attachment_scanner_url else {
+        return Ok(AttachmentStatus::Approved);
+    };
+    let data = state
+        .store
+        .blobs()
+        .get_blob(&attachment.blob_key())
+        .await
+        .or_internal(Api::Participant)?
+        .ok_or_else(|| ParticipantError::InternalServer("The uploaded file is gone.".into()))?;
+    let unavailable = |why: String| -> ApiError {
+        tracing::warn!(
+            attachment_id = attachment.id,
+            why,
+            "attachment scanner failed"
+        );
+        ParticipantError::InternalServer(
+            "The attachment could not be scanned; complete the upload again.".into(),
+        )
+        .into()
+    };
+    let answer = state
+        .http
+        .post(url)
+        .timeout(SCAN_TIMEOUT)
+        .header(header::CONTENT_TYPE, &attachment.content_type)
+        .header("x-liaison-attachment-id", &attachment.id)
+        .header(
+            "x-liaison-attachment-name",
+            percent_encoding::utf8_percent_encode(
+                &attachment.name,
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string(),
+        )
+        .header("x-liaison-contact-id", &attachment.contact_id)
+        .body(data)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if !answer.status().is_success() {
+        return Err(unavailable(format!("status {}", answer.status())));
+    }
+    let verdict: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    match verdict["Status"].as_str() {
+        Some("APPROVED") => Ok(AttachmentStatus::Approved),
+        Some("REJECTED") => Ok(AttachmentStatus::Rejected),
+        _ => Err(unavailable(format!("unexpected answer {verdict}"))),
+    }
 }
 
 /// `GET /attachments/{AttachmentId}/download?token=…` — the shared file.

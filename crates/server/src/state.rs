@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub demo_page: bool,
     /// Largest attachment a participant may share, in bytes.
     pub max_attachment_bytes: i64,
+    /// An HTTP endpoint that approves or rejects each completed attachment before it is shown.
+    pub attachment_scanner_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -70,6 +72,7 @@ impl ServerConfig {
             widget_starts_per_widget_minute: 1_200,
             demo_page: true,
             max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
+            attachment_scanner_url: None,
         }
     }
 

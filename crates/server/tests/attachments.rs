@@ -290,3 +290,104 @@ async fn limits_expiry_other_chats_and_bots_are_refused() {
     assert_eq!(status, 403);
     server.stop().await;
 }
+
+/// A scanner that rejects files containing "EICAR", approves the others, and fails for files
+/// named "broken…"; it records the headers it got.
+async fn scanner() -> String {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().route(
+        "/scan",
+        axum::routing::post(|headers: HeaderMap, body: axum::body::Bytes| async move {
+            let name = headers["x-liaison-attachment-name"]
+                .to_str()
+                .unwrap_or_default();
+            if name.starts_with("broken") {
+                return (axum::http::StatusCode::BAD_GATEWAY, axum::Json(json!({})));
+            }
+            assert!(headers.contains_key("x-liaison-attachment-id"));
+            assert!(headers.contains_key("x-liaison-contact-id"));
+            let infected = body.windows(5).any(|w| w == b"EICAR");
+            let status = if infected { "REJECTED" } else { "APPROVED" };
+            (
+                axum::http::StatusCode::OK,
+                axum::Json(json!({"Status": status})),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/scan")
+}
+
+#[tokio::test]
+async fn a_scanner_approves_or_rejects_each_file_before_it_is_shown() {
+    let url = scanner().await;
+    let (_dir, server) = server_with(|config| config.attachment_scanner_url = Some(url)).await;
+    let chat = server.start_chat(json!({})).await;
+    let mut socket = open_socket(&chat.websocket_url).await;
+
+    let clean = share(&server, &chat, b"a clean file").await;
+    let item = next_item(&mut socket).await.unwrap();
+    assert_eq!(item["Attachments"][0]["AttachmentId"], clean.as_str());
+    assert_eq!(item["Attachments"][0]["Status"], "APPROVED");
+
+    let infected = share(&server, &chat, b"X5O!P%@AP EICAR test").await;
+    let item = next_item(&mut socket).await.unwrap();
+    assert_eq!(item["Attachments"][0]["AttachmentId"], infected.as_str());
+    assert_eq!(item["Attachments"][0]["Status"], "REJECTED");
+    let (status, _, _) = server
+        .participant(
+            "/participant/attachment",
+            &chat.connection_token,
+            json!({"AttachmentId": infected}),
+        )
+        .await;
+    assert_eq!(status, 400, "a rejected file cannot be downloaded");
+
+    // A scanner that fails leaves the upload completable, and nothing is shown.
+    let body = json!({"ContentType": PNG, "AttachmentSizeInBytes": 3, "AttachmentName": "broken.png",
+                      "ClientToken": "broken-1"});
+    let (_, started) = start_upload(&server, &chat.connection_token, body).await;
+    let (status, _) = put(
+        &server,
+        started["UploadMetadata"]["Url"].as_str().unwrap(),
+        PNG,
+        b"abc".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = started["AttachmentId"].as_str().unwrap();
+    let (status, answer) = complete(&server, &chat.connection_token, id).await;
+    assert_eq!(
+        (status, answer["__type"].as_str()),
+        (500, Some("InternalServerException"))
+    );
+    let transcript = server
+        .transcript(&chat.connection_token, json!({"MaxResults": 20}))
+        .await;
+    assert_eq!(
+        transcript
+            .iter()
+            .filter(|i| i["Type"] == "ATTACHMENT")
+            .count(),
+        2
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_shares_at_most_a_hundred_files() {
+    let (_dir, server) = server_with(|_| {}).await;
+    let chat = server.start_chat(json!({})).await;
+    for _ in 0..100 {
+        let (status, answer) = start_upload(&server, &chat.connection_token, png_start(10)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, answer) = start_upload(&server, &chat.connection_token, png_start(10)).await;
+    assert_eq!(
+        (status, answer["__type"].as_str()),
+        (402, Some("ServiceQuotaExceededException"))
+    );
+    server.stop().await;
+}

@@ -1,3 +1,4 @@
+use crate::attachments::scan;
 use crate::auth::ParticipantCaller;
 use crate::error::{ApiError, OrInternal};
 use crate::participant::{chat_ended, invalid};
@@ -19,7 +20,8 @@ pub struct Request {
 pub struct Response {}
 
 /// `POST /participant/complete-attachment-upload` — the uploaded file is shared: an
-/// `ATTACHMENT` item reaches every participant and the transcript.
+/// `ATTACHMENT` item reaches every participant and the transcript, with `Status` `APPROVED`,
+/// or `REJECTED` when the configured scanner refused it (nobody can download it then).
 pub async fn handle(
     state: &AppState,
     caller: &ParticipantCaller,
@@ -53,14 +55,11 @@ pub async fn handle(
             .into());
         }
     }
+    let verdict = scan(state, &attachment).await?;
     // Only one completion wins; a concurrent one gets the conflict.
     if !state
         .store
-        .set_attachment_status(
-            attachment_id,
-            AttachmentStatus::Uploaded,
-            AttachmentStatus::Approved,
-        )
+        .set_attachment_status(attachment_id, AttachmentStatus::Uploaded, verdict)
         .await
         .or_internal(Api::Participant)?
     {
@@ -82,7 +81,7 @@ pub async fn handle(
         "ContentType": attachment.content_type,
         "AttachmentId": attachment.id,
         "AttachmentName": attachment.name,
-        "Status": AttachmentStatus::Approved.as_str(),
+        "Status": verdict.as_str(),
     }]})
     .as_object()
     .cloned();
