@@ -264,6 +264,26 @@ export class ChatSession {
     return { ok: true };
   }
 
+  /** Shares a file in the chat; failures are reported through `onError(message)`. */
+  async sendAttachment(file, onError) {
+    if (!this.canSend) return;
+    this.uploading = (this.uploading || 0) + 1;
+    this.onChange();
+    try {
+      await this.conn.sendAttachment(file);
+    } catch (error) {
+      onError(error instanceof ParticipantError ? error.message : String(error));
+    } finally {
+      this.uploading -= 1;
+      this.onChange();
+    }
+  }
+
+  /** A download URL of a file shared in the chat (they last five minutes). */
+  attachmentUrl(attachmentId) {
+    return this.conn ? this.conn.attachmentUrl(attachmentId) : Promise.reject(new Error('Not connected.'));
+  }
+
   retry(clientToken) {
     const entry = this.pending.find((p) => p.clientToken === clientToken);
     if (!entry || !this.canSend) return;
@@ -375,6 +395,7 @@ export class ChatSession {
           role: item.ParticipantRole || 'SYSTEM',
           name: item.DisplayName,
           text: this.textOf(item),
+          attachments: item.Type === 'ATTACHMENT' ? item.Attachments || [] : null,
           time: itemTime(item),
           seq: item._seq,
         });

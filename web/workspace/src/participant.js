@@ -194,6 +194,41 @@ export class ParticipantConnection {
     if (this.receipts.get(messageId) !== 'read') this.receipts.set(messageId, kind);
   }
 
+  /**
+   * Shares a file: StartAttachmentUpload, a PUT of its bytes to the upload URL (with the
+   * headers it names), then CompleteAttachmentUpload. Resolves to the attachment id.
+   */
+  async sendAttachment(file) {
+    const started = await this._rest('/participant/start-attachment-upload', {
+      ContentType: file.type,
+      AttachmentName: file.name,
+      AttachmentSizeInBytes: file.size,
+      ClientToken: uuid(),
+    });
+    const upload = started.UploadMetadata;
+    let response;
+    try {
+      response = await fetch(upload.Url, { method: 'PUT', headers: upload.HeadersToInclude, body: file });
+    } catch (error) {
+      throw new ParticipantError(0, 'NetworkError', error?.message || 'The upload failed.');
+    }
+    if (!response.ok) {
+      const json = await response.json().catch(() => null);
+      throw new ParticipantError(response.status, json?.__type || 'UploadFailed', json?.message || `Upload failed (HTTP ${response.status}).`);
+    }
+    await this._rest('/participant/complete-attachment-upload', {
+      AttachmentIds: [started.AttachmentId],
+      ClientToken: uuid(),
+    });
+    return started.AttachmentId;
+  }
+
+  /** GetAttachment: a short-lived download URL for a file shared in the chat. */
+  async attachmentUrl(attachmentId) {
+    const answer = await this._rest('/participant/attachment', { AttachmentId: attachmentId, UrlExpiryInSeconds: 300 });
+    return answer.Url;
+  }
+
   /** GetTranscript with the given members (PascalCase, as on the wire). */
   getTranscript(request = {}) {
     return this._rest('/participant/transcript', request);

@@ -165,6 +165,30 @@ test('an agent takes a chat in the workspace, talks, and completes the after-con
       await page.getByTestId('read-receipt').waitFor({ timeout: 10000 });
       await shot('conversation');
 
+      // Files both ways: the customer's photo shows in the workspace with a preview; the
+      // agent's document reaches the customer, whose ChatJS downloads it.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+      await customer.session.sendAttachment({ attachment: new File([png], 'photo.png', { type: 'image/png' }) });
+      await page.getByTestId('attachment-preview').waitFor({ timeout: 10000 });
+      await page.waitForFunction(() => {
+        const img = document.querySelector('[data-testid="attachment-preview"]');
+        return img && img.complete && img.naturalWidth === 1;
+      }, null, { timeout: 10000 });
+      await page.getByTestId('composer-file').setInputFiles({
+        name: 'receipt.txt', mimeType: 'text/plain', buffer: Buffer.from('Refund issued for A-1042'),
+      });
+      let sharedByAgent;
+      for (let i = 0; i < 100 && !sharedByAgent; i += 1) {
+        const items = (await customer.session.getTranscript({ maxResults: 50, sortOrder: 'ASCENDING' })).data.Transcript;
+        sharedByAgent = items.find((item) => item.Type === 'ATTACHMENT' && item.ParticipantRole === 'AGENT');
+        if (!sharedByAgent) await sleep(100);
+      }
+      assert.ok(sharedByAgent, `the agent's file never reached the customer\n${ctx()}`);
+      const received = await customer.session.downloadAttachment({ attachmentId: sharedByAgent.Attachments[0].AttachmentId });
+      assert.equal(await received.text(), 'Refund issued for A-1042');
+      await page.locator('[data-testid="attachment"]', { hasText: 'receipt.txt' }).waitFor({ timeout: 10000 });
+      await shot('attachments');
+
       // The agent ends the chat: after-contact work with the guide.
       await page.getByTestId('end-chat').click();
       const ended = await customer.waitEvent('message',

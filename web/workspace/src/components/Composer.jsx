@@ -3,9 +3,19 @@ import { workspace } from '../workspace.js';
 
 const MAX_ROWS_PX = 160;
 
+/** The file types a chat can share (Connect's list). */
+const ATTACHMENT_TYPES = [
+  'text/plain', 'text/csv', 'application/pdf', 'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'image/jpeg', 'image/png', 'audio/wav',
+].join(',');
+
 export function Composer({ chat }) {
   const [text, setText] = useState(chat.draft || '');
   const area = useRef(null);
+  const picker = useRef(null);
   const id = `composer-${chat.contactId}`;
   const disabled = !chat.canSend;
 
@@ -63,6 +73,30 @@ export function Composer({ chat }) {
           }
         }}
       />
+      <input
+        ref={picker}
+        type="file"
+        class="sr-only"
+        accept={ATTACHMENT_TYPES}
+        data-testid="composer-file"
+        tabIndex={-1}
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          e.currentTarget.value = '';
+          if (file) chat.sendAttachment(file, (message) => workspace.toast(`The file was not shared: ${message}`, 'error'));
+        }}
+      />
+      <button
+        type="button"
+        class="button"
+        data-testid="composer-attach"
+        disabled={disabled}
+        aria-label="Share a file"
+        title="Share a file"
+        onClick={() => picker.current?.click()}
+      >
+        {chat.uploading ? 'Uploading…' : 'Attach'}
+      </button>
       <button type="submit" class="button button--primary" data-testid="composer-send" disabled={disabled || !text.trim()}>
         Send
       </button>

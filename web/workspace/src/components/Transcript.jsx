@@ -1,6 +1,38 @@
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { formatClock, isoOf } from '../format.js';
 import { workspace } from '../workspace.js';
+
+/** A shared file: its name, a download link fetched on demand, and a preview for images. */
+function Attachment({ attachment, chat }) {
+  const [preview, setPreview] = useState(null);
+  const approved = attachment.Status === 'APPROVED';
+  const image = approved && /^image\//.test(attachment.ContentType || '');
+  useEffect(() => {
+    if (!image) return;
+    let live = true;
+    chat.attachmentUrl(attachment.AttachmentId).then((url) => live && setPreview(url)).catch(() => {});
+    return () => { live = false; };
+  }, [attachment.AttachmentId, image]);
+  async function download() {
+    try {
+      const url = await chat.attachmentUrl(attachment.AttachmentId);
+      window.open(url, '_blank', 'noopener');
+    } catch (error) {
+      workspace.toast(`The file could not be downloaded: ${error.message || error}`, 'error');
+    }
+  }
+  return (
+    <div class="attachment" data-testid="attachment" data-status={attachment.Status}>
+      {preview && <img class="attachment-preview" src={preview} alt={attachment.AttachmentName} data-testid="attachment-preview" />}
+      <div class="attachment-row">
+        <span class="attachment-name">{attachment.AttachmentName}</span>
+        {approved
+          ? <button type="button" class="linkish" onClick={download}>Download</button>
+          : <span class="attachment-rejected">{attachment.Status === 'REJECTED' ? 'Blocked by the scanner' : 'Checking…'}</span>}
+      </div>
+    </div>
+  );
+}
 
 function Message({ entry, chat, agentName }) {
   const side = entry.self ? 'self' : entry.role === 'CUSTOMER' ? 'customer' : 'other';
@@ -17,7 +49,11 @@ function Message({ entry, chat, agentName }) {
         <span class="msg-name">{name}</span>
         <time class="msg-time" dateTime={isoOf(entry.time)}>{formatClock(entry.time)}</time>
       </div>
-      <div class="bubble">{entry.text}</div>
+      <div class="bubble">
+        {entry.attachments
+          ? entry.attachments.map((a) => <Attachment key={a.AttachmentId} attachment={a} chat={chat} />)
+          : entry.text}
+      </div>
       {entry.read && <div class="msg-status" data-testid="read-receipt">Read</div>}
       {entry.pending === 'sending' && <div class="msg-status">Sending…</div>}
       {entry.pending === 'failed' && (
