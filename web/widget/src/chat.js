@@ -210,6 +210,7 @@ export class Chat {
         content: attachment
           ? `Attachment: ${((item.Attachments || [])[0] || {}).AttachmentName || 'file'}`
           : String(item.Content ?? ''),
+        attachments: attachment ? item.Attachments || [] : null,
         status: 'sent',
       };
     } else if (NOTICE_EVENTS[contentType]) {
@@ -338,6 +339,30 @@ export class Chat {
       entry.status = 'failed';
     }
     this.changed();
+  }
+
+  /**
+   * Shares a file (ChatJS sendAttachment: upload, then completion); the chat shows it when the
+   * server's ATTACHMENT item arrives. Resolves to an error message, or null.
+   */
+  async sendFile(file) {
+    this.uploading = (this.uploading || 0) + 1;
+    this.changed();
+    try {
+      await this.session.sendAttachment({ attachment: file });
+      return null;
+    } catch (error) {
+      console.warn('Liaison widget: the file was not shared', error);
+      return error?.message || 'The file could not be shared.';
+    } finally {
+      this.uploading -= 1;
+      this.changed();
+    }
+  }
+
+  /** A short-lived download URL of a file shared in the chat. */
+  attachmentUrl(attachmentId) {
+    return this.session.getAttachmentURL({ attachmentId });
   }
 
   /** Sends a failed message again. */

@@ -80,6 +80,19 @@ const SendIcon = () => (
   </svg>
 );
 
+const PaperclipIcon = () => (
+  <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+    <path
+      fill="none"
+      stroke="currentColor"
+      stroke-width="2"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+      d="m21 11.5-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"
+    />
+  </svg>
+);
+
 export function App({ widget }) {
   useWidget(widget);
   const launcher = useRef(null);
@@ -310,6 +323,50 @@ function Messages({ widget, chat }) {
   );
 }
 
+/** The file types a chat can share (Connect's list). */
+const FILE_TYPES = [
+  'text/plain', 'text/csv', 'application/pdf', 'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'image/jpeg', 'image/png', 'audio/wav',
+].join(',');
+
+/** A shared file: its name, a download link asked for on click, and a preview for images. */
+function SharedFile({ chat, file }) {
+  const [preview, setPreview] = useState(null);
+  const approved = file.Status === 'APPROVED';
+  const image = approved && /^image\//.test(file.ContentType || '');
+  useEffect(() => {
+    if (!image) return undefined;
+    let live = true;
+    chat.attachmentUrl(file.AttachmentId).then((url) => live && setPreview(url)).catch(() => {});
+    return () => { live = false; };
+  }, [file.AttachmentId, image]);
+  async function download() {
+    try {
+      window.open(await chat.attachmentUrl(file.AttachmentId), '_blank', 'noopener');
+    } catch (error) {
+      console.warn('Liaison widget: the file could not be downloaded', error);
+    }
+  }
+  return (
+    <div class="lw-file" data-testid="liaison-widget-file" data-status={file.Status}>
+      {preview && <img class="lw-file-preview" src={preview} alt={file.AttachmentName} data-testid="liaison-widget-file-preview" />}
+      <div class="lw-file-row">
+        <span class="lw-file-name">{file.AttachmentName}</span>
+        {approved ? (
+          <button type="button" class="lw-link-button" onClick={download}>
+            Download
+          </button>
+        ) : (
+          <span class="lw-failed">{file.Status === 'REJECTED' ? 'Blocked' : 'Checking…'}</span>
+        )}
+      </div>
+    </div>
+  );
+}
+
 function Message({ widget, chat, entry, first, read }) {
   const html = renderText(entry.content, { markdown: entry.contentType === CT.MARKDOWN });
   const name = entry.mine ? null : widget.label(entry.role, entry.displayName);
@@ -325,7 +382,15 @@ function Message({ widget, chat, entry, first, read }) {
       {name && first && <div class="lw-msg-name">{name}</div>}
       {name && !first && <span class="lw-sr">{name}: </span>}
       {entry.mine && <span class="lw-sr">You: </span>}
-      <div class="lw-bubble" dangerouslySetInnerHTML={{ __html: html }} />
+      {entry.attachments ? (
+        <div class="lw-bubble">
+          {entry.attachments.map((file) => (
+            <SharedFile key={file.AttachmentId} chat={chat} file={file} />
+          ))}
+        </div>
+      ) : (
+        <div class="lw-bubble" dangerouslySetInnerHTML={{ __html: html }} />
+      )}
       <div class="lw-msg-meta">
         {entry.status === 'sending' && <span>Sending…</span>}
         {entry.status === 'failed' && (
@@ -350,6 +415,7 @@ function Message({ widget, chat, entry, first, read }) {
 function Composer({ widget, chat }) {
   const [text, setText] = useState(widget.draft || '');
   const area = useRef(null);
+  const picker = useRef(null);
   const ready = widget.phase === 'chat' && !!chat && (chat.status === 'connected' || chat.status === 'reconnecting');
   const canSend = ready && !!text.trim();
   const id = 'liaison-widget-input';
@@ -402,6 +468,30 @@ function Composer({ widget, chat }) {
           }
         }}
       />
+      <input
+        ref={picker}
+        type="file"
+        class="lw-sr"
+        accept={FILE_TYPES}
+        tabIndex={-1}
+        data-testid="liaison-widget-file-input"
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          e.currentTarget.value = '';
+          if (file) widget.sendFile(file);
+        }}
+      />
+      <button
+        type="button"
+        class="lw-attach"
+        data-testid="liaison-widget-attach"
+        aria-label="Share a file"
+        title={widget.fileError ? `Not shared: ${widget.fileError}` : 'Share a file'}
+        disabled={!ready || (chat && chat.uploading > 0)}
+        onClick={() => picker.current?.click()}
+      >
+        <PaperclipIcon />
+      </button>
       <button type="submit" class="lw-send" data-testid="liaison-widget-send" aria-label="Send" title="Send" disabled={!canSend}>
         <SendIcon />
       </button>

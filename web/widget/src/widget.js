@@ -390,6 +390,13 @@ export class Widget {
     this.start();
   }
 
+  /** Shares a file in the open chat; a refusal shows as the pane's error line. */
+  async sendFile(file) {
+    if (!file || !this.chat || this.chat.status === 'ended' || this.phase !== 'chat') return;
+    this.fileError = await this.chat.sendFile(file);
+    this.notify();
+  }
+
   send(text) {
     const t = text.trim();
     if (!t || !this.chat || this.chat.status === 'ended' || this.phase !== 'chat') return false;

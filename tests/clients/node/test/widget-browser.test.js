@@ -365,6 +365,26 @@ test('a website chats through the widget: secure start, attributes, restore afte
       assert.equal(await page.getByTestId('liaison-widget-read').count(), 1);
       await shot('bot-markdown-and-read-receipt');
 
+      // The customer shares a photo: it shows with its preview, and the bot sees the item.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+      await page.getByTestId('liaison-widget-file-input').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: png });
+      const preview = page.getByTestId('liaison-widget-file-preview');
+      await preview.waitFor({ timeout: 10000 });
+      await page.waitForFunction(() => {
+        const host = [...document.querySelectorAll('*')].find((el) => el.shadowRoot);
+        const img = host && host.shadowRoot.querySelector('[data-testid="liaison-widget-file-preview"]');
+        return img && img.complete && img.naturalWidth === 1;
+      }, null, { timeout: 10000 });
+      let fileItem;
+      for (let i = 0; i < 100 && !fileItem; i += 1) {
+        const t = await participantCall(server, '/participant/transcript', botToken, { MaxResults: 100 });
+        fileItem = t.Transcript.find((item) => item.Type === 'ATTACHMENT' && item.ParticipantRole === 'CUSTOMER');
+        if (!fileItem) await sleep(100);
+      }
+      assert.ok(fileItem, `the shared file never reached the chat\n${ctx()}`);
+      assert.equal(fileItem.Attachments[0].AttachmentName, 'receipt.png');
+      await shot('shared-file');
+
       // On a phone-sized screen the pane takes the whole screen.
       await page.setViewportSize({ width: 390, height: 760 });
       const box = await pane.boundingBox();
