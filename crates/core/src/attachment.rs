@@ -31,6 +31,9 @@ pub const ATTACHMENT_TYPES: &[&str] = &[
 pub enum AttachmentStatus {
     /// Started; its bytes have not arrived.
     AwaitingUpload,
+    /// One upload request is receiving its bytes (no other may, so what is stored is what
+    /// that request sent).
+    Receiving,
     /// Its bytes arrived; CompleteAttachmentUpload has not been called.
     Uploaded,
     /// Completed and shown in the chat (the model's `APPROVED`).
@@ -43,6 +46,7 @@ impl AttachmentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             AttachmentStatus::AwaitingUpload => "AWAITING_UPLOAD",
+            AttachmentStatus::Receiving => "RECEIVING",
             AttachmentStatus::Uploaded => "UPLOADED",
             AttachmentStatus::Approved => "APPROVED",
             AttachmentStatus::Rejected => "REJECTED",
@@ -52,6 +56,7 @@ impl AttachmentStatus {
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "AWAITING_UPLOAD" => AttachmentStatus::AwaitingUpload,
+            "RECEIVING" => AttachmentStatus::Receiving,
             "UPLOADED" => AttachmentStatus::Uploaded,
             "APPROVED" => AttachmentStatus::Approved,
             "REJECTED" => AttachmentStatus::Rejected,

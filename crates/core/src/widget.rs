@@ -101,6 +101,10 @@ pub fn normalize_origin(text: &str) -> Result<String, String> {
             "'{text}' must be a scheme and host only (with a port if needed), without path or wildcard."
         ));
     }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if !rest.chars().all(allowed) {
+        return Err(format!("'{text}' has characters no host has."));
+    }
     let host = rest.to_ascii_lowercase();
     let host = host.strip_suffix(default_port).unwrap_or(&host);
     Ok(format!("{scheme}://{host}"))
@@ -142,6 +146,10 @@ mod tests {
             "https://*.example.com",
             "https://user@shop.example.com",
             "https://shop.example.com?x=1",
+            "http://x'-alert(1)-'",
+            "http://a\"b",
+            "http://a<b",
+            "http://ex%61mple.com",
         ] {
             assert!(normalize_origin(bad).is_err(), "{bad}");
         }

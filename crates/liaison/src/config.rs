@@ -45,6 +45,10 @@ pub struct Config {
     pub widget_starts_per_client_minute: u32,
     /// Chats one widget may start per minute. Default 1200.
     pub widget_starts_per_widget_minute: u32,
+    /// Addresses of reverse proxies in front of Liaison: behind them, the client of a widget
+    /// start is the one their `X-Forwarded-For` names. Default none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Serve the demo page at /demo, whose widget lets anyone reaching Liaison start a chat.
     /// Default `true`.
     pub demo_page: bool,
@@ -73,6 +77,7 @@ impl Default for Config {
             offer_seconds: 20,
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
+            trusted_proxies: Vec::new(),
             demo_page: true,
             max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_scanner_url: None,

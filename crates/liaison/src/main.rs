@@ -194,6 +194,7 @@ async fn serve(config: config::Config) -> Result<(), Box<dyn std::error::Error>>
     server_config.offer_seconds = config.offer_seconds.max(1);
     server_config.widget_starts_per_client_minute = config.widget_starts_per_client_minute;
     server_config.widget_starts_per_widget_minute = config.widget_starts_per_widget_minute;
+    server_config.trusted_proxies = config.trusted_proxies.clone();
     server_config.demo_page = config.demo_page;
     server_config.max_attachment_bytes = config.max_attachment_bytes.max(1);
     server_config.attachment_scanner_url = config.attachment_scanner_url.clone();

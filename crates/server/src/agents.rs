@@ -8,7 +8,6 @@
 //! customer only), each cut short after 2 minutes.
 
 use crate::connect::organisation::user_arn;
-use crate::flows::Trigger;
 use crate::state::AppState;
 use liaison_core::flow::{AgentFacts, Whisper};
 use liaison_core::organisation::{Queue, User};
@@ -58,17 +57,22 @@ impl AppState {
     /// agent puts a contact. Its identifier is the user's, which is how routing knows whose it
     /// is. Created when missing (users from before agent queues existed).
     pub async fn agent_queue(&self, user: &User) -> Result<String, StoreError> {
-        if self
-            .store
-            .get_queue(&user.instance_id, &user.id)
-            .await?
-            .is_none()
-        {
+        // The name is the username's, unless a queue (an earlier user's of that name, say)
+        // has it: then the user id's, which nothing else has.
+        for name in [agent_queue_name(user), format!("agent/{}", user.id)] {
+            if self
+                .store
+                .get_queue(&user.instance_id, &user.id)
+                .await?
+                .is_some()
+            {
+                return Ok(user.id.clone());
+            }
             self.store
                 .create_queue(&Queue {
                     id: user.id.clone(),
                     instance_id: user.instance_id.clone(),
-                    name: agent_queue_name(user),
+                    name,
                     description: None,
                     queue_type: "AGENT".into(),
                     hours_of_operation_id: None,
@@ -80,7 +84,13 @@ impl AppState {
                 })
                 .await?;
         }
-        Ok(user.id.clone())
+        match self.store.get_queue(&user.instance_id, &user.id).await? {
+            Some(_) => Ok(user.id.clone()),
+            None => Err(StoreError(format!(
+                "no agent queue could be made for user {}",
+                user.id
+            ))),
+        }
     }
 
     /// Adds `user` to an open chat as its agent. Without whisper flows the agent joins at once:
@@ -130,8 +140,6 @@ impl AppState {
             return Ok(None);
         }
         let whispers = self.whisper_flows(&contact).await?;
-        // The customer queue flow ends when an agent takes the chat; its hooks stay.
-        self.stop_flow(&contact.id).await?;
         let joined = AgentJoined {
             participant,
             participant_token: token,
@@ -154,10 +162,20 @@ impl AppState {
                 until_ms: now + WHISPER_MINUTES * self.config.timer_minute_ms,
                 then,
             };
-            tracing::info!(contact_id, flow_id, "the agent joins after the whispers");
-            self.run_flow(contact_id, Trigger::Whisper { flow_id, whisper });
+            // The whisper replaces the customer queue flow, which ends as the agent takes the
+            // chat.
+            if self
+                .queue_whisper(&contact, &flow_id, whisper.clone())
+                .await?
+            {
+                tracing::info!(contact_id, flow_id, "the agent joins after the whispers");
+                return Ok(Some(joined));
+            }
+            self.whisper_ended(&contact, whisper).await?;
             return Ok(Some(joined));
         }
+        // The customer queue flow ends when an agent takes the chat; its hooks stay.
+        self.stop_flow(&contact.id).await?;
         if let Appended::ContactClosed = self
             .connect_participant(&contact.id, &joined.participant)
             .await?
@@ -203,7 +221,7 @@ impl AppState {
     /// follows the agent whisper, and after the last one the agent joins the chat.
     pub async fn whisper_ended(
         &self,
-        contact_id: &str,
+        contact: &Contact,
         whisper: Whisper,
     ) -> Result<(), StoreError> {
         if let Some(flow_id) = whisper.then.clone() {
@@ -213,16 +231,13 @@ impl AppState {
                 then: None,
                 ..whisper
             };
-            return Box::pin(self.drive_flow(
-                contact_id,
-                Trigger::Whisper {
-                    flow_id,
-                    whisper: next,
-                },
-            ))
-            .await;
+            if self.queue_whisper(contact, &flow_id, next.clone()).await? {
+                return Ok(());
+            }
+            return Box::pin(self.whisper_ended(contact, next)).await;
         }
         // Joined once only: a run resumed after a crash may end its whisper again.
+        let contact_id = contact.id.as_str();
         let waiting_agent = self
             .store
             .list_participants(contact_id)

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 pub const UPLOAD_PATH: &str = "/attachments/{AttachmentId}";
+/// Uploads and downloads one node carries at once (each holds its file in memory).
+pub const CONCURRENT_TRANSFERS: usize = 32;
 pub const DOWNLOAD_PATH: &str = "/attachments/{AttachmentId}/download";
 
 #[derive(Deserialize)]
@@ -44,6 +46,16 @@ pub fn download_url(
         "{}/attachments/{attachment_id}/download?token={token}",
         state.http_base(host)
     )
+}
+
+/// A place among the node's transfers, or a throttling error when all are taken.
+fn transfer_turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    state.attachment_transfers.try_acquire().map_err(|_| {
+        ParticipantError::Throttling(
+            "Too many files are being transferred; try again shortly.".into(),
+        )
+        .into()
+    })
 }
 
 fn denied(message: impl Into<String>) -> ApiError {
@@ -93,12 +105,45 @@ async fn receive(
             "The upload URL has expired; start the upload again.",
         ));
     }
-    if attachment.status != AttachmentStatus::AwaitingUpload {
+    let _turn = transfer_turn(state)?;
+    // Claimed before the body is read: only this request's bytes can be stored, so a file
+    // cannot be swapped after the scanner approved another upload of it.
+    if !state
+        .store
+        .set_attachment_status(
+            attachment_id,
+            AttachmentStatus::AwaitingUpload,
+            AttachmentStatus::Receiving,
+        )
+        .await
+        .or_internal(Api::Participant)?
+    {
         return Err(ParticipantError::Conflict(format!(
-            "Attachment {attachment_id} was uploaded already."
+            "Attachment {attachment_id} is uploaded, or being uploaded, already."
         ))
         .into());
     }
+    let stored = store_upload(state, &attachment, request).await;
+    let next = if stored.is_ok() {
+        AttachmentStatus::Uploaded
+    } else {
+        // A refused or broken upload may be tried again with the same URL.
+        AttachmentStatus::AwaitingUpload
+    };
+    state
+        .store
+        .set_attachment_status(attachment_id, AttachmentStatus::Receiving, next)
+        .await
+        .or_internal(Api::Participant)?;
+    stored
+}
+
+/// Checks the claimed upload's type and length and keeps its bytes.
+async fn store_upload(
+    state: &AppState,
+    attachment: &Attachment,
+    request: Request<Body>,
+) -> Result<(), ApiError> {
     let (parts, body) = request.into_parts();
     let content_type = parts
         .headers
@@ -129,23 +174,7 @@ async fn receive(
         .blobs()
         .put_blob(&attachment.blob_key(), bytes.to_vec())
         .await
-        .or_internal(Api::Participant)?;
-    if !state
-        .store
-        .set_attachment_status(
-            attachment_id,
-            AttachmentStatus::AwaitingUpload,
-            AttachmentStatus::Uploaded,
-        )
-        .await
-        .or_internal(Api::Participant)?
-    {
-        return Err(ParticipantError::Conflict(format!(
-            "Attachment {attachment_id} was uploaded already."
-        ))
-        .into());
-    }
-    Ok(())
+        .or_internal(Api::Participant)
 }
 
 /// How long the scanner may take over one file.
@@ -239,6 +268,7 @@ async fn send(
             "The download URL has expired; call GetAttachment again.",
         ));
     }
+    let _turn = transfer_turn(state)?;
     let attachment = state
         .store
         .get_attachment(&for_attachment)

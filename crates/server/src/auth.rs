@@ -27,9 +27,11 @@ impl Caller {
             return Ok(());
         };
         let participant = &caller.participant;
-        if participant.role == ParticipantRole::Agent
-            && SENDING_OPERATIONS.contains(&operation)
-            && participant.connected_ms.is_none()
+        // Whispers play before the agent joins: until then they cannot post to the chat.
+        let posts = SENDING_OPERATIONS.contains(&operation)
+            || operation == "StartAttachmentUpload"
+            || operation == "CompleteAttachmentUpload";
+        if participant.role == ParticipantRole::Agent && posts && participant.connected_ms.is_none()
         {
             return Err(access_denied(
                 "The agent joins the chat when its whisper flows end; send after participant.joined.",

@@ -54,8 +54,6 @@ pub enum Trigger {
     Due,
     /// The agent answered the view a ShowView showed them.
     ViewAnswered { action: String, data: Value },
-    /// An accepted agent's whisper flow plays before they join; it takes over whatever ran.
-    Whisper { flow_id: String, whisper: Whisper },
 }
 
 /// What storing a run came to.
@@ -173,17 +171,15 @@ impl AppState {
         let now = self.clock.now_ms();
         // The run a new flow follows tells the contact's initiation.
         let starting = match &trigger {
-            Trigger::Continue { flow_id, .. } => Some((flow_id, None)),
-            Trigger::Whisper { flow_id, whisper } => Some((flow_id, Some(whisper))),
+            Trigger::Continue { flow_id, .. } => Some(flow_id),
             _ => None,
         };
         let mut first_document = None;
         let fresh = match starting {
-            Some((flow_id, whisper)) => match self.flow_document(&contact, flow_id).await? {
+            Some(flow_id) => match self.flow_document(&contact, flow_id).await? {
                 Some((flow, document)) => {
                     let mut state = FlowState::new(&flow.id, &document.start_action, "");
                     state.flow_type = flow.flow_type.clone();
-                    state.whisper = whisper.cloned();
                     let key = (flow.flow_type.clone(), flow.id.clone());
                     first_document = Some((key, Source::flow(self, flow), document));
                     Some(state)
@@ -194,10 +190,6 @@ impl AppState {
                         flow_id,
                         "the chat's flow does not exist or cannot run"
                     );
-                    // A whisper that cannot play must still let the agent in.
-                    if let Some(whisper) = whisper {
-                        return self.whisper_ended(contact_id, whisper.clone()).await;
-                    }
                     return Ok(());
                 }
             },
@@ -549,14 +541,6 @@ impl AppState {
                         (state, None)
                     })
                 }
-                (Trigger::Whisper { .. }, previous) => fresh.clone().map(|mut state| {
-                    if let Some(previous) = previous {
-                        state.hooks = previous.hooks;
-                        state.queue = previous.queue;
-                        state.initiation_method = previous.initiation_method;
-                    }
-                    (state, None)
-                }),
                 (Trigger::CustomerMessage { text }, Some(mut state))
                     if state.runner.is_some() || state.is_ready() =>
                 {
@@ -764,21 +748,25 @@ impl AppState {
             self.enqueue_contact(&contact.instance_id, &contact.id, queue_id)
                 .await?;
         }
+        // The agent gets in (or the customer whisper is stored to follow) before the whisper is
+        // stored as over: a crash in between replays the end, which lets the agent in once.
+        let whisper = state.whisper.clone();
+        if let Some(whisper) = &whisper
+            && !matches!(ended, Ended::Disconnected)
+        {
+            if let Ended::Broken(why) = &ended {
+                tracing::warn!(contact_id = contact.id, why, "whisper flow stopped");
+            }
+            self.whisper_ended(contact, whisper.clone()).await?;
+        }
         if let Stored::Lost = self
             .store_flow(&contact.id, &state, token, Vec::new())
             .await?
         {
             return Ok(());
         }
-        if let Some(whisper) = state.whisper {
-            match &ended {
-                Ended::Disconnected => return Ok(()),
-                Ended::Broken(why) => {
-                    tracing::warn!(contact_id = contact.id, why, "whisper flow stopped")
-                }
-                _ => {}
-            }
-            return self.whisper_ended(&contact.id, whisper).await;
+        if whisper.is_some() {
+            return Ok(());
         }
         match ended {
             Ended::Queued => {
@@ -879,6 +867,51 @@ impl AppState {
             },
         );
         Ok(())
+    }
+
+    /// Stores `flow_id` as the contact's run, ready to play as `whisper`, in place of the run
+    /// there (an agent took the chat, so its queue flow ends; its hooks stay). Any node's timer
+    /// sweep starts it, even if this one stops now. `false` when the flow cannot run.
+    pub(crate) async fn queue_whisper(
+        &self,
+        contact: &Contact,
+        flow_id: &str,
+        whisper: Whisper,
+    ) -> Result<bool, StoreError> {
+        let Some((flow, document)) = self.flow_document(contact, flow_id).await? else {
+            return Ok(false);
+        };
+        let now = self.clock.now_ms();
+        let apply = move |stored: Option<&Timer>| {
+            let previous = stored_state(stored);
+            let initiation = previous
+                .as_ref()
+                .map_or(String::new(), |p| p.initiation_method.clone());
+            let mut state =
+                FlowState::new(&flow.id, &document.start_action, &initiation).ready(now);
+            state.flow_type = flow.flow_type.clone();
+            state.whisper = Some(whisper.clone());
+            if let Some(previous) = previous {
+                state.hooks = previous.hooks;
+                state.queue = previous.queue;
+            }
+            TimerEffect {
+                timer: Some(timer_of(&state)),
+                ..TimerEffect::default()
+            }
+        };
+        self.append(Append {
+            contact_id: contact.id.clone(),
+            timer: Some(TimerUpdate {
+                name: FLOW_TIMER.to_string(),
+                apply: Arc::new(apply),
+            }),
+            ..Append::default()
+        })
+        .await?;
+        self.timers.arm(&contact.id, TimerKind::FlowRun, Some(now));
+        self.holders.forget_contact(&contact.id);
+        Ok(true)
     }
 
     /// Stops the contact's flow run where it is (an agent took the chat, so its queue flow

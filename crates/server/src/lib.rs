@@ -72,6 +72,7 @@ pub async fn start(
         node,
         routing,
         widget_limits,
+        attachment_transfers: tokio::sync::Semaphore::new(attachments::CONCURRENT_TRANSFERS),
     });
     for (contact_id, deadline_ms) in state.store.open_contact_deadlines().await? {
         state.timers.arm_chat_deadline(&contact_id, deadline_ms);

@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub widget_starts_per_client_minute: u32,
     /// Chats one widget may start per minute, from all its pages.
     pub widget_starts_per_widget_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for per-client limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Serve the demo page at `/demo` (with a widget anyone reaching it can chat through).
     pub demo_page: bool,
     /// Largest attachment a participant may share, in bytes.
@@ -70,6 +72,7 @@ impl ServerConfig {
             offer_seconds: crate::routing::OFFER_SECONDS,
             widget_starts_per_client_minute: 30,
             widget_starts_per_widget_minute: 1_200,
+            trusted_proxies: Vec::new(),
             demo_page: true,
             max_attachment_bytes: liaison_core::attachment::DEFAULT_MAX_ATTACHMENT_BYTES,
             attachment_scanner_url: None,
@@ -116,6 +119,9 @@ pub struct Shared {
     pub routing: crate::routing::RoutingInbox,
     /// How many chats widgets may still start this minute.
     pub widget_limits: crate::widgets::StartLimits,
+    /// Attachment uploads and downloads in progress on this node: each holds a whole file in
+    /// memory, so they are bounded.
+    pub attachment_transfers: tokio::sync::Semaphore,
 }
 
 /// A participant removed from a chat by Liaison rather than by its own DisconnectParticipant.

@@ -476,6 +476,15 @@ async fn a_whisper_running_too_long_is_cut_short_and_the_agent_waits_for_it() {
         .await;
     assert_eq!(status, 403, "{refused}");
     assert_eq!(refused["__type"], "AccessDeniedException");
+    let (status, _, refused) = server
+        .participant(
+            "/participant/start-attachment-upload",
+            &agent_token,
+            json!({"ContentType": "text/plain", "AttachmentSizeInBytes": 4,
+                   "AttachmentName": "a.txt", "ClientToken": "whisper-file"}),
+        )
+        .await;
+    assert_eq!(status, 403, "no files before joining either: {refused}");
 
     let (joined, before) = until(&mut customer, JOINED).await;
     assert_eq!(joined["ParticipantId"], agent.as_str());

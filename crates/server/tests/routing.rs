@@ -1097,6 +1097,23 @@ async fn a_chat_sent_to_an_agent_is_offered_to_that_agent_only() {
         .map(|queue| &queue["Id"])
         .collect();
     assert!(ids.contains(&&json!(ray.user_id)), "{agent_queues}");
+    // Agent queues are not for routing profiles.
+    let (status, headers, _) = s
+        .server
+        .connect(
+            "PUT",
+            &format!("/routing-profiles/{}", s.instance),
+            Some(json!({
+                "Name": "Ray's", "Description": "agent queue", "DefaultOutboundQueueId": sales,
+                "MediaConcurrencies": [{"Channel": "CHAT", "Concurrency": 1}],
+                "QueueConfigs": [{"QueueReference": {"QueueId": ray.user_id, "Channel": "CHAT"}, "Priority": 1, "Delay": 0}],
+            })),
+        )
+        .await;
+    assert_eq!(
+        (status, headers["x-amzn-ErrorType"].to_str().unwrap()),
+        (400, "InvalidParameterException")
+    );
     assert!(ids.contains(&&json!(quin.user_id)), "{agent_queues}");
     assert!(!ids.contains(&&json!(sales)), "{agent_queues}");
     s.server.stop().await;

@@ -607,7 +607,7 @@ async fn the_demo_page_carries_a_widget_that_chats_from_its_own_origin() {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains(&format!("'{}/widget/loader.js'", server.base)),
+        html.contains(&format!("\"{}/widget/loader.js\"", server.base)),
         "{html}"
     );
     let (instance, _) = server.instance_and_flow().await;
@@ -633,6 +633,20 @@ async fn the_demo_page_carries_a_widget_that_chats_from_its_own_origin() {
     assert_eq!(again["Widgets"].as_array().unwrap().len(), 1);
     let (status, started) = start(&server, widget_id, Some(&server.base), json!({})).await;
     assert_eq!(status, 200, "{started}");
+
+    // Another Host cannot make the demo widget allow its origin.
+    let foreign = server
+        .http
+        .get(format!("{}/demo", server.base))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    let (_, _, after) = server
+        .connect("GET", &format!("/liaison/widgets/{instance}"), None)
+        .await;
+    assert_eq!(after["Widgets"][0]["AllowedOrigins"], json!([server.base]));
     server.stop().await;
 
     let (_dir, off) = server_with(|config| config.demo_page = false).await;

@@ -44,13 +44,10 @@ impl FileBlobs {
 impl Blobs for FileBlobs {
     async fn put_blob(&self, key: &str, data: Vec<u8>) -> Result<()> {
         let path = self.root.join(checked(key)?);
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
-        }
-        // Written aside, then renamed: a reader never sees half a file.
-        let partial = path.with_extension("partial");
-        tokio::fs::write(&partial, data).await.map_err(io_error)?;
-        tokio::fs::rename(&partial, &path).await.map_err(io_error)
+        tokio::task::spawn_blocking(move || write_durably(&path, &data))
+            .await
+            .map_err(|e| StoreError(format!("blob storage: {e}")))?
+            .map_err(io_error)
     }
 
     async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -60,6 +57,26 @@ impl Blobs for FileBlobs {
             Err(error) => Err(io_error(error)),
         }
     }
+}
+
+/// Written under a name of its own, flushed to disk, then renamed into place (and the rename
+/// flushed): a reader never sees half a file, and a stored file survives a power loss.
+fn write_durably(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a blob path has a directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let partial = dir.join(format!(
+        ".{}.{}.partial",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("blob"),
+        liaison_core::new_token()
+    ));
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn io_error(error: std::io::Error) -> StoreError {

@@ -173,6 +173,13 @@ pub async fn resolve_queue_configs(
     for config in configs {
         let reference = config.queue_reference;
         let queue = require_queue(state, instance, &reference.queue_id).await?;
+        if queue.queue_type == "AGENT" {
+            return Err(ConnectError::InvalidParameter(format!(
+                "Queue {} is an agent queue; routing profiles list standard queues only.",
+                reference.queue_id
+            ))
+            .into());
+        }
         if !seen.insert((queue.id.clone(), reference.channel.clone())) {
             return Err(ConnectError::InvalidParameter(format!(
                 "Queue {} appears more than once for channel {}.",

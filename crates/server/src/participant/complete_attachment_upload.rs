@@ -5,7 +5,7 @@ use crate::participant::{chat_ended, invalid};
 use crate::state::AppState;
 use liaison_core::attachment::AttachmentStatus;
 use liaison_core::{ItemType, NewItem};
-use liaison_store::{Append, Appended};
+use liaison_store::{Append, Appended, ClientTokenKey};
 use liaison_wire::{Api, ParticipantError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -43,7 +43,7 @@ pub async fn handle(
         })?;
     match attachment.status {
         AttachmentStatus::Uploaded => {}
-        AttachmentStatus::AwaitingUpload => {
+        AttachmentStatus::AwaitingUpload | AttachmentStatus::Receiving => {
             return Err(invalid(format!(
                 "Attachment {attachment_id} has not been uploaded: PUT its bytes to the upload URL first."
             )));
@@ -56,18 +56,6 @@ pub async fn handle(
         }
     }
     let verdict = scan(state, &attachment).await?;
-    // Only one completion wins; a concurrent one gets the conflict.
-    if !state
-        .store
-        .set_attachment_status(attachment_id, AttachmentStatus::Uploaded, verdict)
-        .await
-        .or_internal(Api::Participant)?
-    {
-        return Err(ParticipantError::Conflict(format!(
-            "Attachment {attachment_id} is being completed already."
-        ))
-        .into());
-    }
     let now = state.clock.now_ms();
     let mut item = NewItem::new(
         ItemType::Attachment,
@@ -85,16 +73,29 @@ pub async fn handle(
     }]})
     .as_object()
     .cloned();
-    match state
+    // The item is written once per attachment, whatever retries or concurrent completions
+    // come; the status follows, so a completion cut off in between is simply called again.
+    let once = ClientTokenKey {
+        scope: "CompleteAttachmentUpload".into(),
+        token: attachment.id.clone(),
+        request_hash: String::new(),
+    };
+    let appended = state
         .append(Append {
             contact_id: caller.contact.id.clone(),
             items: vec![item],
+            client_token: Some(once),
             ..Append::default()
         })
         .await
-        .or_internal(Api::Participant)?
-    {
-        Appended::ContactClosed => Err(chat_ended()),
-        _ => Ok(Response {}),
+        .or_internal(Api::Participant)?;
+    if let Appended::ContactClosed = appended {
+        return Err(chat_ended());
     }
+    state
+        .store
+        .set_attachment_status(attachment_id, AttachmentStatus::Uploaded, verdict)
+        .await
+        .or_internal(Api::Participant)?;
+    Ok(Response {})
 }

@@ -1,7 +1,8 @@
 //! The demo page: a page with the widget on it, so a new user can chat as a customer with an
 //! agent signed in to the workspace a minute after the first start. Its widget ("Demo widget",
 //! no security, the default chat flow) is made on the first visit and allows the origin the
-//! page was reached at. Turned off with `demo_page = false`.
+//! page was reached at: the configured `public_url`, or a loopback address (so a request's
+//! `Host` cannot add arbitrary origins). Turned off with `demo_page = false`.
 
 use super::manage::{self, WidgetInput};
 use crate::bootstrap::{DEFAULT_FLOW_NAME, DEFAULT_INSTANCE_ALIAS};
@@ -33,10 +34,29 @@ pub async fn demo_page(State(state): State<AppState>, headers: HeaderMap) -> Res
                 .unwrap_or("127.0.0.1")
         ),
     };
+    if state.config.public_url.is_none() && !is_loopback_origin(&origin) {
+        return (
+            StatusCode::FORBIDDEN,
+            "The demo page answers on 127.0.0.1 or localhost, or at the configured public_url.",
+        )
+            .into_response();
+    }
     match demo_widget(&state, &origin).await {
         Ok(widget) => Html(page(&origin, &widget.id)).into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// Whether the origin is this machine (`127.x`, `localhost`, `[::1]`, any port).
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let host = match rest.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => rest,
+    };
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
 }
 
 /// The demo widget, made or opened to `origin` as needed.
@@ -95,6 +115,14 @@ async fn demo_widget(state: &AppState, origin: &str) -> Result<Widget, ApiError>
 }
 
 fn page(origin: &str, widget_id: &str) -> String {
+    // As JavaScript string literals (JSON is one), so nothing in them can leave the script.
+    let script_text = |text: &str| {
+        serde_json::to_string(text)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+    };
+    let loader = script_text(&format!("{origin}/widget/loader.js"));
+    let widget = script_text(widget_id);
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -127,10 +155,10 @@ fn page(origin: &str, widget_id: &str) -> String {
 </main>
 <script type="text/javascript">
   (function(w, d, x, id) {{
-    var s = d.createElement('script'); s.src = '{origin}/widget/loader.js'; s.async = 1; s.id = id;
+    var s = d.createElement('script'); s.src = {loader}; s.async = 1; s.id = id;
     d.getElementsByTagName('head')[0].appendChild(s);
     w[x] = w[x] || function() {{ (w[x].ac = w[x].ac || []).push(arguments) }};
-  }})(window, document, 'amazon_connect', '{widget_id}');
+  }})(window, document, 'amazon_connect', {widget});
   amazon_connect('styles', {{ headerText: 'Liaison demo' }});
   amazon_connect('supportedMessagingContentTypes', ['text/plain', 'text/markdown']);
   amazon_connect('contactAttributes', {{ page: 'demo' }});

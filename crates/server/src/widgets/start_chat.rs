@@ -67,11 +67,17 @@ async fn start(
 ) -> Result<Value, ApiError> {
     let (parts, body) = request.into_parts();
     let now = state.clock.now_ms();
-    let client = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_default();
+    let client = super::limits::client_key(
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip()),
+        parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok()),
+        &state.config.trusted_proxies,
+    );
     if !state.widget_limits.per_client.allow(&client, now) {
         return Err(ConnectError::Throttling(
             "Too many chats started from this address; try again in a minute.".into(),
@@ -93,12 +99,6 @@ async fn start(
         return Err(access_denied(format!(
             "Pages of origin '{origin}' may not start chats with widget {widget_id}."
         )));
-    }
-    if !state.widget_limits.per_widget.allow(&widget.id, now) {
-        return Err(ConnectError::Throttling(format!(
-            "Widget {widget_id} started too many chats this minute; try again shortly."
-        ))
-        .into());
     }
     let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         invalid(format!(
@@ -130,6 +130,13 @@ async fn start(
     });
     if let Some(types) = &request.supported_messaging_content_types {
         start["SupportedMessagingContentTypes"] = json!(types);
+    }
+    // Counted once the start is known good: refused attempts cannot use up the widget's minute.
+    if !state.widget_limits.per_widget.allow(&widget.id, now) {
+        return Err(ConnectError::Throttling(format!(
+            "Widget {widget_id} started too many chats this minute; try again shortly."
+        ))
+        .into());
     }
     let started = start_through_the_api(state, &start).await?;
     let endpoint = state.http_base(
