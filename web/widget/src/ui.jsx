@@ -251,7 +251,8 @@ function noticeText(widget, entry) {
     case 'returned':
       return entry.mine ? 'You are back' : `${name} is back`;
     case 'autodisconnection':
-      return `${name} ${entry.mine ? 'were' : 'was'} disconnected for inactivity`;
+      // The customer's own timer disconnects the others; another's disconnects them.
+      return entry.mine ? 'You were inactive for too long' : `${name} was disconnected for inactivity`;
     case 'ended':
       return 'The chat has ended';
     default:
