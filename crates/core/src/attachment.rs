@@ -88,6 +88,11 @@ pub struct Attachment {
 impl Attachment {
     /// Where its bytes are kept in the blob storage.
     pub fn blob_key(&self) -> String {
-        format!("{}/{}", self.contact_id, self.id)
+        blob_key(&self.contact_id, &self.id)
     }
+}
+
+/// Where an attachment's bytes are kept in the blob storage: under its contact.
+pub fn blob_key(contact_id: &str, attachment_id: &str) -> String {
+    format!("{contact_id}/{attachment_id}")
 }

@@ -48,6 +48,13 @@ enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Work with stored contacts (chats). Works on the store `serve` uses.
+    Contact {
+        #[command(subcommand)]
+        command: ContactCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Manage chat widgets and their security keys (the same as the admin API
     /// /liaison/widgets/…). Works on the store `serve` uses; prints JSON.
     Widget {
@@ -58,6 +65,16 @@ enum Command {
         instance: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContactCommand {
+    /// Delete an ended chat and everything of it: its transcript, participants, flow logs,
+    /// routing records and shared files. Exits 1 if it is still going on or unknown.
+    Delete {
+        /// The contact (chat) id.
+        contact_id: String,
     },
 }
 
@@ -109,6 +126,27 @@ fn main() -> ExitCode {
             command: FlowCommand::Logs { contact_id, store },
         } => on_store(store, async |store| {
             print_flow_logs(store, &contact_id).await
+        }),
+        Command::Contact {
+            command: ContactCommand::Delete { contact_id },
+            store,
+        } => on_store(store, async |store| {
+            Ok(match store.delete_contact(&contact_id).await? {
+                liaison_store::DeletedContact::Deleted => {
+                    println!("Deleted contact {contact_id} and its files.");
+                    ExitCode::SUCCESS
+                }
+                liaison_store::DeletedContact::StillOpen => {
+                    eprintln!(
+                        "Contact {contact_id} is still going on; end it first (StopContact)."
+                    );
+                    ExitCode::FAILURE
+                }
+                liaison_store::DeletedContact::NotFound => {
+                    eprintln!("No contact {contact_id}.");
+                    ExitCode::FAILURE
+                }
+            })
         }),
         Command::Widget {
             command,

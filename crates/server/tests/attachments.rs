@@ -226,6 +226,26 @@ async fn limits_expiry_other_chats_and_bots_are_refused() {
         .await;
     assert_eq!(status, 400);
 
+    // An upload URL expires (moved into the past here, rather than waiting five minutes).
+    let (_, late) = start_upload(&server, &chat.connection_token, png_start(3)).await;
+    let url = late["UploadMetadata"]["Url"].as_str().unwrap();
+    let token = url.rsplit_once("token=").unwrap().1;
+    assert!(
+        server
+            .state
+            .store
+            .renew_attachment_upload(
+                late["AttachmentId"].as_str().unwrap(),
+                &liaison_core::hash_token(token),
+                0
+            )
+            .await
+            .unwrap()
+    );
+    let (status, body) = put(&server, url, PNG, b"abc".to_vec()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("expired"), "{body}");
+
     // A download URL expires.
     let (status, _, got) = server
         .participant(

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub trait Blobs: Send + Sync {
     async fn put_blob(&self, key: &str, data: Vec<u8>) -> Result<()>;
     async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Deletes the bytes under `key`, if there are any.
+    async fn delete_blob(&self, key: &str) -> Result<()>;
 }
 
 fn checked(key: &str) -> Result<&str> {
@@ -54,6 +56,14 @@ impl Blobs for FileBlobs {
         match tokio::fs::read(self.root.join(checked(key)?)).await {
             Ok(data) => Ok(Some(data)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io_error(error)),
+        }
+    }
+
+    async fn delete_blob(&self, key: &str) -> Result<()> {
+        match tokio::fs::remove_file(self.root.join(checked(key)?)).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(error) => Err(io_error(error)),
         }
     }
@@ -118,5 +128,13 @@ impl Blobs for PostgresBlobs {
             Some(row) => Some(sqlx::Row::try_get(&row, "data")?),
             None => None,
         })
+    }
+
+    async fn delete_blob(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM attachment_blobs WHERE blob_key = $1")
+            .bind(checked(key)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

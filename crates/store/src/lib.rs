@@ -198,6 +198,15 @@ pub enum Appended {
     ContactClosed,
 }
 
+/// Result of [`Store::delete_contact`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletedContact {
+    Deleted,
+    /// The chat is still going on; it is deleted only once it ended.
+    StillOpen,
+    NotFound,
+}
+
 /// Result of [`Store::create_attachment`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartedAttachment {
@@ -407,6 +416,9 @@ pub trait Store: Send + Sync + 'static {
     async fn attachment_download(&self, token_hash: &str) -> Result<Option<(String, i64)>>;
     /// Where attachment bytes are kept.
     fn blobs(&self) -> &dyn Blobs;
+    /// Deletes an ended contact and everything of it: its log, participants, tokens, timers,
+    /// flow logs, routing records and attachments, files included.
+    async fn delete_contact(&self, contact_id: &str) -> Result<DeletedContact>;
 
     /// `false` when the instance has a widget of that name.
     async fn create_widget(&self, widget: &Widget) -> Result<bool>;

@@ -1024,6 +1024,62 @@ macro_rules! chat_store {
                 &self.blobs
             }
 
+            async fn delete_contact(&self, contact_id: &str) -> Result<$crate::DeletedContact> {
+                let mut tx = self.writer.begin().await?;
+                let state: Option<String> = sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1")
+                    .bind(contact_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match state.as_deref() {
+                    None => return Ok($crate::DeletedContact::NotFound),
+                    Some("OPEN") => return Ok($crate::DeletedContact::StillOpen),
+                    Some(_) => {}
+                }
+                let attachments: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM attachments WHERE contact_id = $1")
+                        .bind(contact_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                sqlx::query(
+                    "DELETE FROM attachment_downloads WHERE attachment_id IN \
+                     (SELECT id FROM attachments WHERE contact_id = $1)",
+                )
+                .bind(contact_id)
+                .execute(&mut *tx)
+                .await?;
+                for table in [
+                    "attachments",
+                    "flow_logs",
+                    "items",
+                    "tokens",
+                    "timers",
+                    "participants",
+                    "queued_contacts",
+                    "routing_rejections",
+                    "agent_contacts",
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE contact_id = $1"
+                    )))
+                    .bind(contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM contacts WHERE id = $1")
+                    .bind(contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                // The files go after the records: a failure here leaves files nothing names,
+                // never records naming no file.
+                for attachment_id in attachments {
+                    let key = liaison_core::attachment::blob_key(contact_id, &attachment_id);
+                    $crate::Blobs::delete_blob(&self.blobs, &key)
+                        .await?;
+                }
+                Ok($crate::DeletedContact::Deleted)
+            }
+
             async fn create_widget(&self, widget: &liaison_core::widget::Widget) -> Result<bool> {
                 let inserted = sqlx::query(
                     "INSERT INTO widgets (id, instance_id, name, config, created_ms, modified_ms) \

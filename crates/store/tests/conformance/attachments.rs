@@ -4,7 +4,7 @@
 use super::{T0, fresh, start_chat};
 use liaison_core::attachment::{Attachment, AttachmentStatus};
 use liaison_core::{ItemType, NewItem};
-use liaison_store::{Append, StartedAttachment, Store};
+use liaison_store::{Append, DeletedContact, StartedAttachment, Store};
 use std::sync::Arc;
 
 /// Runs every attachment check against `store`.
@@ -14,6 +14,7 @@ pub async fn checks(store: &Arc<dyn Store>) {
     attachment_statuses_move_only_from_where_they_are(s).await;
     download_tokens_are_found_until_purged(s).await;
     blobs_round_trip_and_refuse_odd_keys(s).await;
+    deleting_an_ended_contact_deletes_its_files_too(s).await;
     concurrent_starts_keep_the_quota(store).await;
 }
 
@@ -214,6 +215,68 @@ async fn blobs_round_trip_and_refuse_odd_keys(store: &dyn Store) {
         assert!(blobs.put_blob(odd, Vec::new()).await.is_err(), "{odd}");
         assert!(blobs.get_blob(odd).await.is_err(), "{odd}");
     }
+}
+
+async fn deleting_an_ended_contact_deletes_its_files_too(store: &dyn Store) {
+    let (chat, _) = start_chat(store, |c| {
+        vec![NewItem::new(ItemType::Message, "text/plain", Some(c), T0).with_content("hi")]
+    })
+    .await;
+    let id = &chat.contact.id;
+    let shared = attachment(id);
+    store.create_attachment(&shared, 10).await.unwrap();
+    store
+        .add_attachment_download(&fresh(), &shared.id, T0 + 100, T0)
+        .await
+        .unwrap();
+    store
+        .blobs()
+        .put_blob(&shared.blob_key(), b"file".to_vec())
+        .await
+        .unwrap();
+    let (other, _) = start_chat(store, |_| Vec::new()).await;
+    assert_eq!(
+        store.delete_contact(id).await.unwrap(),
+        DeletedContact::StillOpen
+    );
+    store
+        .append(Append {
+            contact_id: id.clone(),
+            items: vec![NewItem::new(
+                ItemType::Event,
+                "application/vnd.amazonaws.connect.event.chat.ended",
+                None,
+                T0 + 1,
+            )],
+            end_contact_at: Some(T0 + 1),
+            ..Append::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_contact(id).await.unwrap(),
+        DeletedContact::Deleted
+    );
+    assert_eq!(store.get_contact(id).await.unwrap(), None);
+    assert_eq!(store.get_attachment(&shared.id).await.unwrap(), None);
+    assert!(store.items_after(id, 0, 10).await.unwrap().is_empty());
+    assert!(store.list_participants(id).await.unwrap().is_empty());
+    assert_eq!(
+        store.blobs().get_blob(&shared.blob_key()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.delete_contact(id).await.unwrap(),
+        DeletedContact::NotFound
+    );
+    assert!(
+        store
+            .get_contact(&other.contact.id)
+            .await
+            .unwrap()
+            .is_some(),
+        "others stay"
+    );
 }
 
 async fn concurrent_starts_keep_the_quota(store: &Arc<dyn Store>) {
