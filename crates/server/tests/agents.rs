@@ -245,31 +245,13 @@ async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
     )
     .await;
     let mut customer = open_socket(&chat.websocket_url).await;
-    let (status, _, bot) = server
-        .connect(
-            "POST",
-            "/contact/create-participant",
-            Some(json!({"InstanceId": chat.instance_id, "ContactId": chat.contact_id,
-                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{bot}");
-    let (status, _, _) = server
-        .participant(
-            "/participant/connection",
-            bot["ParticipantCredentials"]["ParticipantToken"]
-                .as_str()
-                .unwrap(),
-            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (bot_id, _) = server.join_custom_bot(&chat).await;
     until(&mut customer, JOINED).await;
 
     let (agent, agent_token) = take_chat(&s, &agent_ana, &chat).await;
     let joined_at = Instant::now();
     let (left, _) = until(&mut customer, LEFT).await;
-    assert_eq!(left["ParticipantId"], bot["ParticipantId"]);
+    assert_eq!(left["ParticipantId"], bot_id.as_str());
     let (joined, _) = until(&mut customer, JOINED).await;
     assert_eq!(joined["ParticipantRole"], "AGENT");
     assert_eq!(joined["DisplayName"], "Ana Agent");
@@ -279,10 +261,7 @@ async fn an_agent_displaces_the_bot_and_the_timers_restart_for_the_new_pair() {
         .unwrap()
         .unwrap();
     assert_eq!(removal.cause, RemovalCause::DisplacedByAgent);
-    assert_eq!(
-        removal.participant.id,
-        bot["ParticipantId"].as_str().unwrap()
-    );
+    assert_eq!(removal.participant.id, bot_id.as_str());
 
     // The agent talks through the Participant API like any participant.
     send_text(server, &agent_token, "Hello, I am Ana").await;

@@ -273,28 +273,8 @@ async fn limits_expiry_other_chats_and_bots_are_refused() {
     assert_eq!(expired.status().as_u16(), 403);
 
     // A custom bot may not use attachments at all.
-    let (status, _, bot) = server
-        .connect(
-            "POST",
-            "/contact/create-participant",
-            Some(json!({"InstanceId": chat.instance_id, "ContactId": chat.contact_id,
-                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{bot}");
-    let (status, _, connection) = server
-        .participant(
-            "/participant/connection",
-            bot["ParticipantCredentials"]["ParticipantToken"]
-                .as_str()
-                .unwrap(),
-            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let bot_token = connection["ConnectionCredentials"]["ConnectionToken"]
-        .as_str()
-        .unwrap();
+    let (_, bot_token) = server.join_custom_bot(&chat).await;
+    let bot_token = bot_token.as_str();
     let (status, answer) = start_upload(&server, bot_token, png_start(10)).await;
     assert_eq!(
         (status, answer["__type"].as_str()),

@@ -873,28 +873,13 @@ async fn transfer_contact_moves_a_chat_to_another_queue_and_its_agents() {
     s.offered(&pia, &chat).await;
     let (pia_participant, _) = s.accept(&pia, &chat).await;
 
-    let transfer_flow = json!({
-        "Version": "2019-10-30",
-        "StartAction": "say",
-        "Actions": [
-            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "Transferring you to billing"},
-             "Transitions": {"NextAction": "queue", "Errors": [{"NextAction": "queue", "ErrorType": "NoMatchingError"}]}},
-            {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
-             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
-                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
-            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
-        ]
-    });
-    let (status, _, created) = s
-        .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "To billing", "Type": "QUEUE_TRANSFER", "Content": transfer_flow.to_string()})),
+    let flow_id = s
+        .transfer_flow(
+            "To billing",
+            "QUEUE_TRANSFER",
+            "Transferring you to billing",
         )
         .await;
-    assert_eq!(status, 200, "{created}");
-    let flow_id = created["ContactFlowId"].as_str().unwrap().to_string();
     let transfer = |body: Value| {
         let server = &s.server;
         async move {
@@ -994,27 +979,9 @@ async fn a_chat_sent_to_an_agent_is_offered_to_that_agent_only() {
     let quin = s.agent("quin", "Quin", &others).await;
 
     // TransferContact to Quin: his agent queue, though his profile does not serve Sales.
-    let transfer_flow = json!({
-        "Version": "2019-10-30",
-        "StartAction": "say",
-        "Actions": [
-            {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": "Transferring you to Quin"},
-             "Transitions": {"NextAction": "queue", "Errors": [{"NextAction": "queue", "ErrorType": "NoMatchingError"}]}},
-            {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
-             "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
-                                        {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
-            {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
-        ]
-    });
-    let (status, _, created) = s
-        .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "To an agent", "Type": "AGENT_TRANSFER", "Content": transfer_flow.to_string()})),
-        )
+    let transfer_flow = s
+        .transfer_flow("To an agent", "AGENT_TRANSFER", "Transferring you to Quin")
         .await;
-    assert_eq!(status, 200, "{created}");
     let (status, _, moved) = s
         .server
         .connect(
@@ -1022,7 +989,7 @@ async fn a_chat_sent_to_an_agent_is_offered_to_that_agent_only() {
             "/contact/transfer",
             Some(
                 json!({"InstanceId": s.instance, "ContactId": chat.contact_id,
-                        "ContactFlowId": created["ContactFlowId"], "UserId": quin.user_id}),
+                        "ContactFlowId": transfer_flow, "UserId": quin.user_id}),
             ),
         )
         .await;

@@ -174,6 +174,37 @@ impl TestServer {
         transcript["Transcript"].as_array().unwrap().clone()
     }
 
+    /// Adds a custom bot named "Bot" to the chat and connects it: `(participant id, connection
+    /// token)`.
+    pub async fn join_custom_bot(&self, chat: &Chat) -> (String, String) {
+        let (status, _, bot) = self
+            .connect(
+                "POST",
+                "/contact/create-participant",
+                Some(json!({"InstanceId": chat.instance_id, "ContactId": chat.contact_id,
+                            "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
+            )
+            .await;
+        assert_eq!(status, 200, "{bot}");
+        let (status, _, connection) = self
+            .participant(
+                "/participant/connection",
+                bot["ParticipantCredentials"]["ParticipantToken"]
+                    .as_str()
+                    .unwrap(),
+                json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{connection}");
+        (
+            bot["ParticipantId"].as_str().unwrap().to_string(),
+            connection["ConnectionCredentials"]["ConnectionToken"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    }
+
     /// The connection token CreateParticipantConnection gives the participant of
     /// `participant_token`.
     pub async fn connection_token(&self, participant_token: &str) -> String {

@@ -238,6 +238,34 @@ impl Setup {
             .await
     }
 
+    /// Creates a transfer flow (of `flow_type`) that says `text` and queues the chat where the
+    /// transfer sends it; returns its id.
+    pub async fn transfer_flow(&self, name: &str, flow_type: &str, text: &str) -> String {
+        let on_error = |next: &str| json!([{"NextAction": next, "ErrorType": "NoMatchingError"}]);
+        let flow = json!({
+            "Version": "2019-10-30",
+            "StartAction": "say",
+            "Actions": [
+                {"Identifier": "say", "Type": "MessageParticipant", "Parameters": {"Text": text},
+                 "Transitions": {"NextAction": "queue", "Errors": on_error("queue")}},
+                {"Identifier": "queue", "Type": "TransferContactToQueue", "Parameters": {},
+                 "Transitions": {"Errors": [{"NextAction": "end", "ErrorType": "QueueAtCapacity"},
+                                            {"NextAction": "end", "ErrorType": "NoMatchingError"}]}},
+                {"Identifier": "end", "Type": "EndFlowExecution", "Parameters": {}, "Transitions": {}}
+            ]
+        });
+        let (status, _, created) = self
+            .server
+            .connect(
+                "PUT",
+                &format!("/contact-flows/{}", self.instance),
+                Some(json!({"Name": name, "Type": flow_type, "Content": flow.to_string()})),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        created["ContactFlowId"].as_str().unwrap().to_string()
+    }
+
     /// Creates a flow that sets `hooks` (UpdateContactEventHooks, when any) and transfers the
     /// chat to `queue`; returns its id.
     pub async fn queueing_flow(&self, name: &str, queue: &str, hooks: Value) -> String {
