@@ -73,22 +73,11 @@ pub async fn upload(
     Path(attachment_id): Path<String>,
     Query(query): Query<TokenQuery>,
     request: Request<Body>,
-) -> Response {
-    match receive(&state, &attachment_id, query.token.as_deref(), request).await {
-        Ok(()) => axum::http::StatusCode::OK.into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
-async fn receive(
-    state: &AppState,
-    attachment_id: &str,
-    token: Option<&str>,
-    request: Request<Body>,
 ) -> Result<(), ApiError> {
+    let token = query.token.as_deref();
     let attachment = state
         .store
-        .get_attachment(attachment_id)
+        .get_attachment(&attachment_id)
         .await
         .or_internal(Api::Participant)?
         .ok_or_else(|| denied("The upload URL is not valid."))?;
@@ -105,13 +94,13 @@ async fn receive(
             "The upload URL has expired; start the upload again.",
         ));
     }
-    let _turn = transfer_turn(state)?;
+    let _turn = transfer_turn(&state)?;
     // Claimed before the body is read: only this request's bytes can be stored, so a file
     // cannot be swapped after the scanner approved another upload of it.
     if !state
         .store
         .set_attachment_status(
-            attachment_id,
+            &attachment_id,
             AttachmentStatus::AwaitingUpload,
             AttachmentStatus::Receiving,
         )
@@ -123,7 +112,7 @@ async fn receive(
         ))
         .into());
     }
-    let stored = store_upload(state, &attachment, request).await;
+    let stored = store_upload(&state, &attachment, request).await;
     let next = if stored.is_ok() {
         AttachmentStatus::Uploaded
     } else {
@@ -132,7 +121,7 @@ async fn receive(
     };
     state
         .store
-        .set_attachment_status(attachment_id, AttachmentStatus::Receiving, next)
+        .set_attachment_status(&attachment_id, AttachmentStatus::Receiving, next)
         .await
         .or_internal(Api::Participant)?;
     stored
@@ -243,24 +232,14 @@ pub async fn download(
     State(state): State<AppState>,
     Path(attachment_id): Path<String>,
     Query(query): Query<TokenQuery>,
-) -> Response {
-    match send(&state, &attachment_id, query.token.as_deref()).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
-}
-
-async fn send(
-    state: &AppState,
-    attachment_id: &str,
-    token: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let token = query.token.as_deref();
     let found = state
         .store
         .attachment_download(&hash_token(token.unwrap_or_default()))
         .await
         .or_internal(Api::Participant)?;
-    let Some((for_attachment, expires_ms)) = found.filter(|(id, _)| id == attachment_id) else {
+    let Some((for_attachment, expires_ms)) = found.filter(|(id, _)| *id == attachment_id) else {
         return Err(denied("The download URL is not valid."));
     };
     if expires_ms <= state.clock.now_ms() {
@@ -268,7 +247,7 @@ async fn send(
             "The download URL has expired; call GetAttachment again.",
         ));
     }
-    let _turn = transfer_turn(state)?;
+    let _turn = transfer_turn(&state)?;
     let attachment = state
         .store
         .get_attachment(&for_attachment)

@@ -7,11 +7,11 @@ use crate::auth;
 use crate::connect::find_instance;
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
+use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::Request;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use liaison_core::widget::Widget;
 use liaison_wire::{Api, ConnectError};
@@ -68,13 +68,6 @@ fn input(body: &Bytes) -> Result<WidgetInput, ApiError> {
     })
 }
 
-fn answer(result: Result<Value, ApiError>) -> Response {
-    match result {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
 async fn shown(state: &AppState, widget: &Widget) -> Result<Value, ApiError> {
     let keys = state
         .store
@@ -102,17 +95,11 @@ async fn create_widget(
     State(state): State<AppState>,
     Path(instance_id): Path<String>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, body) = signed(&state, &instance_id, request).await?;
-            let now = state.clock.now_ms();
-            let created =
-                manage::create_widget(&*state.store, &instance_id, input(&body)?, now).await?;
-            saved(&state, created).await
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, body) = signed(&state, &instance_id, request).await?;
+    let now = state.clock.now_ms();
+    let created = manage::create_widget(&*state.store, &instance_id, input(&body)?, now).await?;
+    saved(&state, created).await.map(Json)
 }
 
 /// `GET /liaison/widgets/{InstanceId}` — the instance's widgets, by name.
@@ -120,23 +107,18 @@ async fn list_widgets(
     State(state): State<AppState>,
     Path(instance_id): Path<String>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, _) = signed(&state, &instance_id, request).await?;
-            let mut widgets = Vec::new();
-            for widget in state
-                .store
-                .list_widgets(&instance_id)
-                .await
-                .or_internal(Api::Connect)?
-            {
-                widgets.push(shown(&state, &widget).await?);
-            }
-            Ok(json!({"Widgets": widgets}))
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, _) = signed(&state, &instance_id, request).await?;
+    let mut widgets = Vec::new();
+    for widget in state
+        .store
+        .list_widgets(&instance_id)
+        .await
+        .or_internal(Api::Connect)?
+    {
+        widgets.push(shown(&state, &widget).await?);
+    }
+    Ok(Json(json!({"Widgets": widgets})))
 }
 
 /// `GET /liaison/widgets/{InstanceId}/{WidgetId}` — one widget, its keys without secrets.
@@ -144,15 +126,10 @@ async fn describe_widget(
     State(state): State<AppState>,
     Path((instance_id, widget_id)): Path<(String, String)>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, _) = signed(&state, &instance_id, request).await?;
-            let widget = manage::find_widget(&*state.store, &instance_id, &widget_id).await?;
-            Ok(json!({"Widget": shown(&state, &widget).await?}))
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, _) = signed(&state, &instance_id, request).await?;
+    let widget = manage::find_widget(&*state.store, &instance_id, &widget_id).await?;
+    Ok(Json(json!({"Widget": shown(&state, &widget).await?})))
 }
 
 /// `POST /liaison/widgets/{InstanceId}/{WidgetId}` — changes the members the body sets.
@@ -160,18 +137,12 @@ async fn update_widget(
     State(state): State<AppState>,
     Path((instance_id, widget_id)): Path<(String, String)>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, body) = signed(&state, &instance_id, request).await?;
-            let now = state.clock.now_ms();
-            let updated =
-                manage::update_widget(&*state.store, &instance_id, &widget_id, input(&body)?, now)
-                    .await?;
-            saved(&state, updated).await
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, body) = signed(&state, &instance_id, request).await?;
+    let now = state.clock.now_ms();
+    let updated =
+        manage::update_widget(&*state.store, &instance_id, &widget_id, input(&body)?, now).await?;
+    saved(&state, updated).await.map(Json)
 }
 
 /// `DELETE /liaison/widgets/{InstanceId}/{WidgetId}` — deletes the widget and its keys.
@@ -179,15 +150,10 @@ async fn delete_widget(
     State(state): State<AppState>,
     Path((instance_id, widget_id)): Path<(String, String)>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, _) = signed(&state, &instance_id, request).await?;
-            manage::delete_widget(&*state.store, &instance_id, &widget_id).await?;
-            Ok(json!({}))
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, _) = signed(&state, &instance_id, request).await?;
+    manage::delete_widget(&*state.store, &instance_id, &widget_id).await?;
+    Ok(Json(json!({})))
 }
 
 /// `POST /liaison/widgets/{InstanceId}/{WidgetId}/keys` — a new security key, its secret shown
@@ -196,16 +162,11 @@ async fn add_key(
     State(state): State<AppState>,
     Path((instance_id, widget_id)): Path<(String, String)>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, _) = signed(&state, &instance_id, request).await?;
-            let now = state.clock.now_ms();
-            let key = manage::add_key(&*state.store, &instance_id, &widget_id, now).await?;
-            Ok(json!({"SecurityKey": key_json(&key, true)}))
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, _) = signed(&state, &instance_id, request).await?;
+    let now = state.clock.now_ms();
+    let key = manage::add_key(&*state.store, &instance_id, &widget_id, now).await?;
+    Ok(Json(json!({"SecurityKey": key_json(&key, true)})))
 }
 
 /// `DELETE /liaison/widgets/{InstanceId}/{WidgetId}/keys/{KeyId}` — tokens signed with the key
@@ -214,13 +175,8 @@ async fn delete_key(
     State(state): State<AppState>,
     Path((instance_id, widget_id, key_id)): Path<(String, String, String)>,
     request: Request<Body>,
-) -> Response {
-    answer(
-        async {
-            let (instance_id, _) = signed(&state, &instance_id, request).await?;
-            manage::delete_key(&*state.store, &instance_id, &widget_id, &key_id).await?;
-            Ok(json!({}))
-        }
-        .await,
-    )
+) -> Result<Json<Value>, ApiError> {
+    let (instance_id, _) = signed(&state, &instance_id, request).await?;
+    manage::delete_key(&*state.store, &instance_id, &widget_id, &key_id).await?;
+    Ok(Json(json!({})))
 }

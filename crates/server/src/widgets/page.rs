@@ -3,11 +3,12 @@
 
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use liaison_wire::{Api, ConnectError};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The path of the script a snippet loads.
 pub const LOADER_PATH: &str = "/widget/loader.js";
@@ -41,27 +42,20 @@ pub async fn loader() -> Response {
 
 /// `GET /widget/{WidgetId}/config` — what the widget shows (display names and styles); no
 /// secrets, readable by the widget's allowed origins.
-pub async fn config(State(state): State<AppState>, Path(widget_id): Path<String>) -> Response {
-    let found = state
+pub async fn config(
+    State(state): State<AppState>,
+    Path(widget_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let widget = state
         .store
         .get_widget(&widget_id)
         .await
-        .or_internal(Api::Connect);
-    let widget = match found {
-        Ok(Some(widget)) => widget,
-        Ok(None) => {
-            return ApiError::from(ConnectError::ResourceNotFound(format!(
-                "Widget {widget_id} not found."
-            )))
-            .into_response();
-        }
-        Err(error) => return error.into_response(),
-    };
-    axum::Json(json!({
+        .or_internal(Api::Connect)?
+        .ok_or_else(|| ConnectError::ResourceNotFound(format!("Widget {widget_id} not found.")))?;
+    Ok(Json(json!({
         "WidgetId": widget.id,
         "DisplayNames": widget.config.display_names,
         "Styles": widget.config.styles,
         "SecurityEnabled": widget.config.security_enabled,
-    }))
-    .into_response()
+    })))
 }

@@ -6,10 +6,10 @@
 use crate::connect::start_chat_contact;
 use crate::error::{ApiError, OrInternal};
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{Request, header};
-use axum::response::{IntoResponse, Response};
 use liaison_core::widget::{SNIPPET_ATTRIBUTE_PREFIX, Widget};
 use liaison_core::widget_token::{self, TokenError};
 use liaison_wire::{Api, ConnectError, RawInput, catalog};
@@ -53,18 +53,7 @@ pub async fn start_chat(
     State(state): State<AppState>,
     Path(widget_id): Path<String>,
     request: Request<Body>,
-) -> Response {
-    match start(&state, &widget_id, request).await {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
-async fn start(
-    state: &AppState,
-    widget_id: &str,
-    request: Request<Body>,
-) -> Result<Value, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let (parts, body) = request.into_parts();
     let now = state.clock.now_ms();
     let client = super::limits::client_key(
@@ -86,7 +75,7 @@ async fn start(
     }
     let widget = state
         .store
-        .get_widget(widget_id)
+        .get_widget(&widget_id)
         .await
         .or_internal(Api::Connect)?
         .ok_or_else(|| ConnectError::ResourceNotFound(format!("Widget {widget_id} not found.")))?;
@@ -112,7 +101,7 @@ async fn start(
             .map_err(|e| invalid(format!("The request body is not a chat start: {e}")))?
     };
     let signed = if widget.config.security_enabled {
-        signed_attributes(state, &widget, request.token.as_deref(), now).await?
+        signed_attributes(&state, &widget, request.token.as_deref(), now).await?
     } else {
         BTreeMap::new()
     };
@@ -138,7 +127,7 @@ async fn start(
         ))
         .into());
     }
-    let started = start_through_the_api(state, &start).await?;
+    let started = start_through_the_api(&state, &start).await?;
     let endpoint = state.http_base(
         parts
             .headers
@@ -146,13 +135,13 @@ async fn start(
             .and_then(|value| value.to_str().ok()),
     );
     tracing::info!(widget_id, contact_id = %started["ContactId"], "chat started from a widget");
-    Ok(json!({
+    Ok(Json(json!({
         "ContactId": started["ContactId"],
         "ParticipantId": started["ParticipantId"],
         "ParticipantToken": started["ParticipantToken"],
         "ParticipantEndpoint": endpoint,
         "Region": state.config.region,
-    }))
+    })))
 }
 
 /// The attributes of the site's token, which must be signed by one of the widget's keys.
