@@ -92,20 +92,27 @@ impl AppState {
         self.start_guide(taken, flow_ref, agent_name).await
     }
 
-    /// Starts the after-contact guides that are due for the user's contacts. A node that
-    /// stopped between the end of a chat and the start of its guide left it due; the store
-    /// records a guide before it is created, so two nodes never both start one.
-    pub async fn start_due_guides(&self, user: &User) -> Result<(), StoreError> {
-        for contact in self.store.agent_contacts(&user.id).await? {
+    /// Starts the after-contact guides that are due among the user's `contacts` (as just read);
+    /// `true` when it started any. A node that stopped between the end of a chat and the start
+    /// of its guide left it due; the store records a guide before it is created, so two nodes
+    /// never both start one.
+    pub async fn start_due_guides(
+        &self,
+        user: &User,
+        contacts: &[AgentContact],
+    ) -> Result<bool, StoreError> {
+        let mut started = false;
+        for contact in contacts {
             let due = contact.state == AgentContactState::AfterContactWork
                 && contact.guide_contact_id.is_none();
             if let (true, Some(flow_ref)) = (due, &contact.after_contact_flow_id) {
                 tracing::info!(contact_id = contact.contact_id, "starting a due guide");
-                self.start_guide(&contact, flow_ref, &display_name(user))
+                self.start_guide(contact, flow_ref, &display_name(user))
                     .await?;
+                started = true;
             }
         }
-        Ok(())
+        Ok(started)
     }
 
     /// Runs `flow_ref` as a guide of the agent's contact, shown in their workspace.

@@ -287,9 +287,13 @@ async fn agent_state(state: &AppState, user: &User) -> Result<Value, WorkspaceEr
             "offeredAt": deadline - state.offer_timeout_ms(),
         }));
     }
-    state.start_due_guides(user).await?;
+    let mut taken = state.store.agent_contacts(&user.id).await?;
+    // Read again only when a due guide was started, to show it.
+    if state.start_due_guides(user, &taken).await? {
+        taken = state.store.agent_contacts(&user.id).await?;
+    }
     let mut contacts = Vec::new();
-    for contact in state.store.agent_contacts(&user.id).await? {
+    for contact in taken {
         let guide = match &contact.guide_contact_id {
             Some(guide_id) => guide_json(state, instance_id, guide_id).await?,
             None => Value::Null,
