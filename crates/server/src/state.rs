@@ -171,20 +171,25 @@ impl std::ops::Deref for AppState {
     }
 }
 
-impl AppState {
-    /// The base of URLs handed to clients: the configured public URL, else the host the client
-    /// used (`localhost` as `127.0.0.1`, which ChatJS's checks accept).
-    pub fn http_base(&self, host: Option<&str>) -> String {
-        match &self.config.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let host = host.unwrap_or("127.0.0.1");
-                match host.strip_prefix("localhost") {
-                    Some(port) => format!("http://127.0.0.1{port}"),
-                    None => format!("http://{host}"),
-                }
+/// The base of URLs handed to clients: the configured public URL, else the host the client used
+/// (`localhost` as `127.0.0.1`, which ChatJS's checks accept).
+pub fn client_base(public_url: Option<&str>, host: Option<&str>) -> String {
+    match public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = host.unwrap_or("127.0.0.1");
+            match host.strip_prefix("localhost") {
+                Some(port) => format!("http://127.0.0.1{port}"),
+                None => format!("http://{host}"),
             }
         }
+    }
+}
+
+impl AppState {
+    /// The base of URLs handed to clients (see [`client_base`]).
+    pub fn http_base(&self, host: Option<&str>) -> String {
+        client_base(self.config.public_url.as_deref(), host)
     }
 
     pub fn new(shared: Shared) -> Self {

@@ -6,7 +6,7 @@
 //! socket sends every item exactly once and in sequence order.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, client_base};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -61,23 +61,12 @@ impl SocketRegistry {
     }
 }
 
-/// The base of WebSocket URLs: the configured public URL, else the host the client used.
-/// ChatJS only accepts `wss://…` or `ws://127.0.0.1:…`, so `localhost` becomes `127.0.0.1`.
+/// A WebSocket URL on the clients' base URL ([`client_base`]): ChatJS only accepts `wss://…`
+/// or `ws://127.0.0.1:…`.
 pub fn socket_url(public_url: Option<&str>, host: Option<&str>, token: &str) -> String {
-    let base = match public_url {
-        Some(url) => url
-            .trim_end_matches('/')
-            .replacen("https://", "wss://", 1)
-            .replacen("http://", "ws://", 1),
-        None => {
-            let host = host.unwrap_or("127.0.0.1");
-            let host = match host.strip_prefix("localhost") {
-                Some(port) => format!("127.0.0.1{port}"),
-                None => host.to_string(),
-            };
-            format!("ws://{host}")
-        }
-    };
+    let base = client_base(public_url, host)
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
     format!("{base}{PATH}?token={token}")
 }
 
