@@ -360,23 +360,7 @@ async fn queued_chats_survive_a_restart_and_are_offered_after_it() {
     let profile = s.profile("Night", 1, &[(&queue, 1, 0)]).await;
     let chat = s.chat_into(&queue, "Owl", json!({})).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let Setup {
-        server,
-        instance,
-        security_profile,
-        available,
-        offline,
-    } = s;
-    server.stop().await;
-
-    let server = TestServer::start(dir.path(), MINUTE_MS).await;
-    let s = Setup {
-        server,
-        instance,
-        security_profile,
-        available,
-        offline,
-    };
+    let s = s.restart(dir.path(), MINUTE_MS).await;
     let gil = s.agent("gil", "Gil", &profile).await;
     s.offered(&gil, &chat).await;
     s.server.stop().await;
@@ -1194,23 +1178,7 @@ async fn a_rejection_holds_across_a_restart() {
         )
         .await;
     assert_eq!(status, 204);
-    let Setup {
-        server,
-        instance,
-        security_profile,
-        available,
-        offline,
-    } = s;
-    server.stop().await;
-
-    let server = TestServer::start(dir.path(), MINUTE_MS).await;
-    let s = Setup {
-        server,
-        instance,
-        security_profile,
-        available,
-        offline,
-    };
+    let s = s.restart(dir.path(), MINUTE_MS).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         offers_of(&s.state(&sam).await).is_empty(),

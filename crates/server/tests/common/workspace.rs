@@ -19,6 +19,28 @@ pub async fn setup(dir: &std::path::Path, minute_ms: i64) -> Setup {
     setup_on(TestServer::start(dir, minute_ms).await).await
 }
 
+impl Setup {
+    /// Stops the server and starts a new one on the same data directory (the organisation
+    /// found at first stays the same).
+    pub async fn restart(self, dir: &std::path::Path, minute_ms: i64) -> Setup {
+        let Setup {
+            server,
+            instance,
+            security_profile,
+            available,
+            offline,
+        } = self;
+        server.stop().await;
+        Setup {
+            server: TestServer::start(dir, minute_ms).await,
+            instance,
+            security_profile,
+            available,
+            offline,
+        }
+    }
+}
+
 pub async fn setup_on(server: TestServer) -> Setup {
     let (instance, _) = server.instance_and_flow().await;
     let id_of = |path: String, list: &'static str, name: &'static str| {
