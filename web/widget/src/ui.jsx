@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { renderText } from './markdown.js';
 import { CT } from './chat.js';
+import { ATTACHMENT_TYPES } from '../../shared/attachment-types.js';
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const MAX_INPUT_PX = 120;
@@ -324,15 +325,6 @@ function Messages({ widget, chat }) {
   );
 }
 
-/** The file types a chat can share (Connect's list). */
-const FILE_TYPES = [
-  'text/plain', 'text/csv', 'application/pdf', 'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'image/jpeg', 'image/png', 'audio/wav',
-].join(',');
-
 /** A shared file: its name, a download link asked for on click, and a preview for images. */
 function SharedFile({ chat, file }) {
   const [preview, setPreview] = useState(null);
@@ -473,7 +465,7 @@ function Composer({ widget, chat }) {
         ref={picker}
         type="file"
         class="lw-sr"
-        accept={FILE_TYPES}
+        accept={ATTACHMENT_TYPES}
         tabIndex={-1}
         data-testid="liaison-widget-file-input"
         onChange={(e) => {

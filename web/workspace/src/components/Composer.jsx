@@ -1,16 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { workspace } from '../workspace.js';
+import { ATTACHMENT_TYPES } from '../../../shared/attachment-types.js';
 
 const MAX_ROWS_PX = 160;
-
-/** The file types a chat can share (Connect's list). */
-const ATTACHMENT_TYPES = [
-  'text/plain', 'text/csv', 'application/pdf', 'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'image/jpeg', 'image/png', 'audio/wav',
-].join(',');
 
 export function Composer({ chat }) {
   const [text, setText] = useState(chat.draft || '');
