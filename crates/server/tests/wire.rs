@@ -382,7 +382,20 @@ async fn readiness_and_metrics_are_served() {
             json!({"ContentType": "text/plain"}),
         )
         .await;
-    let (status, headers, body) = server.raw("GET", "/metrics", &[], b"").await;
+    // The chat's flow starts from the timer task just after StartChatContact answers: read
+    // the metrics once its week-long wait is armed (or give up and report what they say).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let (status, headers, body) = loop {
+        let read = server.raw("GET", "/metrics", &[], b"").await;
+        let waiting = read
+            .2
+            .as_str()
+            .is_some_and(|text| text.contains("liaison_armed_timers 2\n"));
+        if waiting || std::time::Instant::now() > deadline {
+            break read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     assert_eq!(status, 200);
     assert!(
         headers["content-type"]
