@@ -18,7 +18,7 @@ pub mod widget_token;
 
 pub use chat::{
     ChatItem, Contact, ContactData, ContactState, Flow, FlowModule, Instance, ItemType, NewItem,
-    Participant, ParticipantRole, View,
+    Participant, ParticipantRole, View, new_record_id,
 };
 pub use clock::{Clock, SystemClock, format_iso_millis, parse_iso_millis};
 pub use token::{TokenKind, TokenRecord, hash_token, new_token, sha256_hex};

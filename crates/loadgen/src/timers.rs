@@ -6,8 +6,9 @@
 //!    freed cannot hide what the other takes.
 //! 2. **Armed sessions in the server.** A Liaison whose chats have customer idle and
 //!    auto-disconnect timers running (a custom bot connected), against a Liaison with the same
-//!    chats set up the same way but no timer configuration: RSS, `liaison_armed_timers`, and the
-//!    CPU each uses at rest.
+//!    chats set up the same way but no timer configuration: heap in use (the server's
+//!    `liaison_heap_in_use_bytes`, the allocator's own count), RSS, `liaison_armed_timers`, and
+//!    the CPU each uses at rest.
 //! 3. **Lateness.** On the server with the armed sessions, further chats are set up so that their
 //!    idle deadlines fall due over a short window, once with no other traffic and once while
 //!    SendMessage load on the armed chats resets their timers. Lateness (deadline → commit of
@@ -272,6 +273,8 @@ fn measure_store(store: Store, keys: usize) -> Result<StoreFigures, String> {
 #[derive(Clone, Default)]
 struct TimerMetrics {
     armed: Option<i64>,
+    /// `liaison_heap_in_use_bytes`: the allocator's count, where the server can read it.
+    heap: Option<i64>,
     /// Cumulative lateness buckets: (upper bound in seconds, count); the last bound is +Inf.
     buckets: Vec<(f64, u64)>,
     sum_secs: f64,
@@ -282,6 +285,8 @@ fn parse_metrics(text: &str) -> TimerMetrics {
     for line in text.lines() {
         if let Some(value) = line.strip_prefix("liaison_armed_timers ") {
             metrics.armed = value.trim().parse().ok();
+        } else if let Some(value) = line.strip_prefix("liaison_heap_in_use_bytes ") {
+            metrics.heap = value.trim().parse().ok();
         } else if let Some(rest) = line.strip_prefix("liaison_timer_lateness_seconds_bucket{le=\"")
             && let Some((bound, count)) = rest.split_once("\"} ")
         {
@@ -517,6 +522,10 @@ pub struct ServerFigures {
     /// After the chats are set up and the server has rested (end of the idle window).
     pub rss_chats_kib: u64,
     pub armed_timers: Option<i64>,
+    /// Heap in use as the server's allocator counts it, at start and at rest with the chats:
+    /// unlike RSS, not raised by memory the allocator kept after the setup freed it.
+    pub heap_start_bytes: Option<i64>,
+    pub heap_chats_bytes: Option<i64>,
     pub idle_secs: f64,
     pub idle_cpu: CpuUse,
     pub hwm_kib: u64,
@@ -529,6 +538,14 @@ impl ServerFigures {
 
     pub fn bytes_per_chat(&self) -> f64 {
         self.growth_kib() as f64 * 1024.0 / self.chats.max(1) as f64
+    }
+
+    fn heap_growth(&self) -> Option<i64> {
+        Some(self.heap_chats_bytes? - self.heap_start_bytes?)
+    }
+
+    pub fn heap_bytes_per_chat(&self) -> Option<f64> {
+        Some(self.heap_growth()? as f64 / self.chats.max(1) as f64)
     }
 }
 
@@ -546,6 +563,7 @@ async fn server_phase(
         name: name.into(),
         timed,
         rss_start_kib: rss(server.pid),
+        heap_start_bytes: read_metrics(&http, server.addr).await?.heap,
         ..ServerFigures::default()
     };
     let timing = if timed {
@@ -582,6 +600,7 @@ async fn server_phase(
     figures.idle_cpu = sys::cpu_use(&before, &after, &sys::StateSamples::default());
     figures.idle_secs = config.idle.as_secs_f64();
     figures.rss_chats_kib = rss(server.pid);
+    figures.heap_chats_bytes = read_metrics(&http, server.addr).await?.heap;
     figures.hwm_kib = sys::rss_kib(server.pid).map(|(_, hwm)| hwm).unwrap_or(0);
     say(format!(
         "{name}: RSS {:.1} → {:.1} MiB, {:?} armed timers, {:.2}% of a core at rest",
@@ -981,6 +1000,14 @@ impl Run<'_> {
         Some(extra_kib as f64 * 1024.0 / t.chats.max(1) as f64)
     }
 
+    /// Bytes of server heap in use per armed session beyond the same chats untimed: the
+    /// allocator's own count, so what it keeps after the setup does not count.
+    pub fn heap_bytes_per_session(&self) -> Option<f64> {
+        let (t, u) = (self.outcome.timed.as_ref()?, self.outcome.untimed.as_ref()?);
+        let extra = t.heap_growth()? - u.heap_growth()?;
+        Some(extra as f64 / t.chats.max(1) as f64)
+    }
+
     fn store(&self, store: Store) -> Option<&StoreFigures> {
         self.outcome.stores.iter().find(|s| s.store == store.name())
     }
@@ -1072,6 +1099,21 @@ impl Run<'_> {
             0,
         );
         row(
+            "server heap in use at start (MiB; the allocator's count)",
+            &|s| s.heap_start_bytes.map(|b| b as f64 / 1048576.0),
+            1,
+        );
+        row(
+            "server heap in use with the chats, at rest (MiB)",
+            &|s| s.heap_chats_bytes.map(|b| b as f64 / 1048576.0),
+            1,
+        );
+        row(
+            "heap growth per chat (bytes)",
+            &|s| s.heap_bytes_per_chat(),
+            0,
+        );
+        row(
             "`liaison_armed_timers` (wheel entries)",
             &|s| s.armed_timers.map(|v| v as f64),
             0,
@@ -1083,13 +1125,16 @@ impl Run<'_> {
         );
         row("peak RSS, VmHWM (MiB)", &|s| Some(mib(s.hwm_kib)), 1);
         let per_session = self.bytes_per_session();
+        let heap_per_session = self.heap_bytes_per_session();
         let _ = writeln!(
             out,
-            "\nPer armed session, beyond the same chat untimed: {} bytes of RSS ({} bytes per timer, {} timers per session). \
-             CPU was measured over {} s at rest.\n",
+            "\nPer armed session, beyond the same chat untimed: {} bytes of heap in use ({} bytes per timer, {} timers per session); \
+             {} bytes of RSS ({} per timer), which also holds what the allocator kept. CPU was measured over {} s at rest.\n",
+            cell(heap_per_session, 0),
+            cell(heap_per_session.map(|b| b / TIMERS_PER_SESSION), 0),
+            TIMERS_PER_SESSION,
             cell(per_session, 0),
             cell(per_session.map(|b| b / TIMERS_PER_SESSION), 0),
-            TIMERS_PER_SESSION,
             c.idle.as_secs_f64()
         );
 
@@ -1276,15 +1321,20 @@ impl Run<'_> {
 
         let _ = writeln!(out, "\n### Targets\n");
         let wheel = self.store(Store::Wheel).map(StoreFigures::bytes_per_key);
+        // The heap count when the server gives one: RSS varies with what the allocator keeps.
+        let (server_bytes, measure) = match heap_per_session {
+            Some(bytes) => (Some(bytes), "heap in use"),
+            None => (per_session, "RSS"),
+        };
         let _ = writeln!(
             out,
             "- ≤ {TARGET_BYTES_PER_TIMER:.0} B per armed timer beyond the chat: wheel alone {} ({} B per key; {} B beyond a plain map); \
-             in the server {} ({} B per session of {} timers, one wheel entry)",
+             in the server {} ({} B of {measure} per session of {} timers, one wheel entry)",
             verdict(wheel.map(|b| b <= TARGET_BYTES_PER_TIMER)),
             cell(wheel, 1),
             cell(self.wheel_beyond_map(), 1),
-            verdict(per_session.map(|b| b / TIMERS_PER_SESSION <= TARGET_BYTES_PER_TIMER)),
-            cell(per_session, 0),
+            verdict(server_bytes.map(|b| b / TIMERS_PER_SESSION <= TARGET_BYTES_PER_TIMER)),
+            cell(server_bytes, 0),
             TIMERS_PER_SESSION
         );
         let idle = t.map(|s| s.idle_cpu.server_cores * 100.0);
@@ -1332,6 +1382,9 @@ impl Run<'_> {
                 "rss_start_kib": s.rss_start_kib,
                 "rss_chats_kib": s.rss_chats_kib,
                 "bytes_per_chat": s.bytes_per_chat(),
+                "heap_start_bytes": s.heap_start_bytes,
+                "heap_chats_bytes": s.heap_chats_bytes,
+                "heap_bytes_per_chat": s.heap_bytes_per_chat(),
                 "armed_timers": s.armed_timers,
                 "idle_secs": s.idle_secs,
                 "idle_server_cores": s.idle_cpu.server_cores,
@@ -1413,6 +1466,7 @@ impl Run<'_> {
             "timed": o.timed.as_ref().map(server),
             "untimed": o.untimed.as_ref().map(server),
             "bytes_per_session": self.bytes_per_session(),
+            "heap_bytes_per_session": self.heap_bytes_per_session(),
             "quiet": o.quiet.as_ref().map(lateness),
             "loaded": o.loaded.as_ref().map(lateness),
             "notes": o.notes,
@@ -1428,6 +1482,7 @@ mod tests {
     const EXPOSITION: &str = "\
 # TYPE liaison_armed_timers gauge
 liaison_armed_timers 40000
+liaison_heap_in_use_bytes 52428800
 liaison_timer_lateness_seconds_bucket{le=\"0.001\"} 10
 liaison_timer_lateness_seconds_bucket{le=\"0.0025\"} 50
 liaison_timer_lateness_seconds_bucket{le=\"0.005\"} 90
@@ -1441,9 +1496,11 @@ liaison_timer_lateness_seconds_count 100
     fn lateness_quantiles_come_from_the_histogram_change() {
         let after = parse_metrics(EXPOSITION);
         assert_eq!(after.armed, Some(40_000));
+        assert_eq!(after.heap, Some(52_428_800));
         assert_eq!(after.buckets.len(), 5);
         let before = TimerMetrics {
             armed: None,
+            heap: None,
             buckets: vec![
                 (0.001, 10),
                 (0.0025, 10),

@@ -6,7 +6,8 @@
 //! waiting (due at the wait's time limit) or finished. Claims and stores happen under the
 //! contact's lock, so an event and a time limit cannot both resume one wait, on any node. If a
 //! node dies while driving, its lease runs out and any node's timer sweep resumes the run from
-//! the action it was at.
+//! the action it was at. A new chat's first blocks run before the chat is stored and commit
+//! with it ([`AppState::first_segment`]); nobody can claim a run that is not stored yet.
 
 use crate::bootstrap::DEFAULT_CUSTOMER_QUEUE_FLOW_NAME;
 use crate::connect::describe_contact_flow::flow_arn;
@@ -24,6 +25,7 @@ use liaison_core::organisation::HoursOfOperation;
 use liaison_core::{Contact, Flow, FlowModule, ItemType, NewItem, ParticipantRole};
 use liaison_store::{
     Append, Appended, FlowLogRecord, MergedAttributes, StoreError, Timer, TimerEffect, TimerUpdate,
+    attributes_size,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -49,8 +51,9 @@ pub enum Trigger {
     /// The agent left (or was auto-disconnected): the `CustomerRemaining` hook's flow, if set,
     /// takes over the chat; otherwise the chat ends.
     AgentLeft,
-    /// The stored run fell due: it is ready to start (StartChatContact stores it so), a wait's
-    /// time limit passed, or a lease ran out.
+    /// The stored run fell due: it is ready to go (a new contact's run, or the rest of one
+    /// whose first segment StartChatContact ran), a wait's time limit passed, or a lease ran
+    /// out.
     Due,
     /// The agent answered the view a ShowView showed them.
     ViewAnswered { action: String, data: Value },
@@ -74,10 +77,10 @@ struct Source {
 }
 
 impl Source {
-    fn flow(state: &AppState, flow: Flow) -> Self {
+    fn flow(state: &AppState, flow: &Flow) -> Self {
         Source {
-            arn: flow_arn(state, &flow),
-            name: flow.name,
+            arn: flow_arn(state, flow),
+            name: flow.name.clone(),
         }
     }
 }
@@ -120,11 +123,22 @@ fn timer_of(state: &FlowState) -> Timer {
     }
 }
 
-/// The run StartChatContact stores with the chat: ready to start `flow` at once.
+/// A run stored with a new contact (an after-contact guide): ready to start `flow` at once.
 pub fn ready_run(flow: &Flow, document: &FlowDocument, initiation: &str, now_ms: i64) -> Timer {
     let mut state = FlowState::new(&flow.id, &document.start_action, initiation).ready(now_ms);
     state.flow_type = flow.flow_type.clone();
     timer_of(&state)
+}
+
+/// A new chat's run after its first segment, to be stored with the chat in one transaction.
+pub struct FirstSegment {
+    /// The run: waiting, or ready to go on at the first action the segment left to a drive.
+    pub run: Timer,
+    /// The flow's messages.
+    pub items: Vec<NewItem>,
+    pub flow_logs: Vec<FlowLogRecord>,
+    /// Blocks the segment passed through.
+    pub blocks: u64,
 }
 
 /// The system's message to the chat.
@@ -181,7 +195,7 @@ impl AppState {
                     let mut state = FlowState::new(&flow.id, &document.start_action, "");
                     state.flow_type = flow.flow_type.clone();
                     let key = (flow.flow_type.clone(), flow.id.clone());
-                    first_document = Some((key, Source::flow(self, flow), document));
+                    first_document = Some((key, Source::flow(self, &flow), document));
                     Some(state)
                 }
                 None => {
@@ -508,6 +522,97 @@ impl AppState {
                 }
             }
         }
+    }
+
+    /// Runs a new chat's flow, before the chat is stored, up to its first wait or its first
+    /// action that needs the store or the outside: messages and attribute updates of those
+    /// blocks go onto `contact` and into the result, so the chat, its greeting and its waiting
+    /// run commit together (one write instead of one per effect). An action the segment does
+    /// not perform is left unsettled in the run, which is stored ready for a drive to perform it.
+    pub(crate) async fn first_segment(
+        &self,
+        flow: &Flow,
+        document: &FlowDocument,
+        contact: &mut Contact,
+        initial_message: Option<String>,
+        now: i64,
+    ) -> Result<FirstSegment, StoreError> {
+        let instance_arn = self.config.instance_arn(&contact.instance_id);
+        let surroundings = Surroundings {
+            queue_arn_prefix: instance_arn.clone(),
+            instance_arn,
+            region: self.config.region.clone(),
+            queues: self.store.list_queues(&contact.instance_id).await?,
+            initial_message,
+            custom_bot_present: false,
+        };
+        let interpreter = Interpreter {
+            document,
+            minute_ms: self.config.timer_minute_ms,
+            log_everything: self.config.log_every_flow_block,
+        };
+        let mut state = FlowState::new(&flow.id, &document.start_action, "API");
+        state.flow_type = flow.flow_type.clone();
+        let mut items = Vec::new();
+        let mut trace = Vec::new();
+        let mut dice = || (rand_u32() % 100) + 1;
+        loop {
+            let before = (state.clone(), trace.len());
+            match interpreter.advance(
+                &mut state,
+                contact,
+                &surroundings,
+                now,
+                &mut dice,
+                &mut trace,
+            ) {
+                Step::Waiting => break,
+                Step::Effect(Effect::Message { text }) => {
+                    interpreter.settle(&mut state, Outcome::Done, now, &mut trace);
+                    items.push(system_message(text, now));
+                }
+                Step::Effect(Effect::UpdateAttributes {
+                    related: false,
+                    attributes,
+                }) => {
+                    let mut merged = contact.attributes.clone();
+                    merged.extend(attributes);
+                    let outcome =
+                        if attributes_size(&merged) <= crate::connect::MAX_ATTRIBUTES_BYTES {
+                            contact.attributes = merged;
+                            Outcome::Done
+                        } else {
+                            Outcome::Failed("NoMatchingError".into())
+                        };
+                    interpreter.settle(&mut state, outcome, now, &mut trace);
+                }
+                // Performed by a drive, from this action on.
+                Step::Effect(_) => {
+                    state = state.ready(now);
+                    break;
+                }
+                // How a flow ends (queued, the chat ended) is a drive's: it goes again from
+                // the blocks since the last effect, which changed nothing outside the run.
+                Step::Ended(_) => {
+                    let (previous, traced) = before;
+                    state = previous.ready(now);
+                    trace.truncate(traced);
+                    break;
+                }
+            }
+        }
+        let blocks = trace.len() as u64;
+        let flow_logs = if trace.iter().any(|entry| entry.logged) {
+            self.flow_log_records(contact, &Source::flow(self, flow), trace)
+        } else {
+            Vec::new()
+        };
+        Ok(FirstSegment {
+            run: timer_of(&state),
+            items,
+            flow_logs,
+            blocks,
+        })
     }
 
     /// Decides under the contact's lock what `trigger` does to the contact's run, and claims the
@@ -965,7 +1070,7 @@ impl AppState {
             }));
         }
         let flow = self.flow_document(contact, &state.flow_id).await?;
-        Ok(flow.map(|(flow, document)| (Source::flow(self, flow), document)))
+        Ok(flow.map(|(flow, document)| (Source::flow(self, &flow), document)))
     }
 
     /// A flow module of the contact's instance by id or ARN, parsed; `None` when there is none
@@ -1071,8 +1176,22 @@ impl AppState {
         self.metrics
             .flow_blocks
             .fetch_add(trace.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let records = self.flow_log_records(contact, flow, std::mem::take(trace));
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.store.append_flow_logs(&contact.id, &records).await
+    }
+
+    /// The flow log records of the logged blocks among `trace`.
+    fn flow_log_records(
+        &self,
+        contact: &Contact,
+        flow: &Source,
+        trace: Vec<TraceEntry>,
+    ) -> Vec<FlowLogRecord> {
         let mut records = Vec::new();
-        for entry in trace.drain(..) {
+        for entry in trace {
             tracing::debug!(
                 contact_id = contact.id,
                 flow_id = entry.flow_id,
@@ -1088,10 +1207,7 @@ impl AppState {
                 });
             }
         }
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.store.append_flow_logs(&contact.id, &records).await
+        records
     }
 
     /// A flow log entry as Connect writes them to CloudWatch, plus where the run went.

@@ -146,7 +146,7 @@ impl AppState {
             return Ok(());
         };
         let now = self.clock.now_ms();
-        let guide_id = uuid::Uuid::new_v4().to_string();
+        let guide_id = liaison_core::new_record_id();
         let guide = Contact {
             id: guide_id.clone(),
             instance_id: taken.instance_id.clone(),
@@ -169,7 +169,7 @@ impl AppState {
             watches_messages: false,
         };
         let agent = Participant {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: liaison_core::new_record_id(),
             contact_id: guide_id.clone(),
             role: ParticipantRole::Agent,
             display_name: agent_name.to_string(),
@@ -202,6 +202,7 @@ impl AppState {
                 items: Vec::new(),
                 client_token: None,
                 timers: vec![ready_run(&flow, &document, "API", now)],
+                flow_logs: Vec::new(),
             })
             .await?;
         if !matches!(created, CreateChat::Created(_)) {

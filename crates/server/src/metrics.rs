@@ -149,6 +149,11 @@ impl Metrics {
                 "Open chat contacts in the store.",
                 active_chats,
             ),
+            (
+                "liaison_heap_in_use_bytes",
+                "Heap memory the process holds, as the allocator counts it (unlike RSS, without what it keeps after frees).",
+                heap_in_use_bytes(),
+            ),
         ];
         for (name, help, value) in gauges {
             if let Some(value) = value {
@@ -170,6 +175,22 @@ impl Metrics {
         );
         out
     }
+}
+
+/// Bytes allocated and not yet freed, from glibc's statistics over all its arenas, mmapped
+/// blocks included. Benchmarks compare memory with it, since RSS also holds what the allocator
+/// keeps for later. Locks each arena for a moment, so it is read per scrape only.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_in_use_bytes() -> Option<i64> {
+    // SAFETY: mallinfo2 takes no arguments and only reads the allocator's own bookkeeping.
+    let info = unsafe { libc::mallinfo2() };
+    i64::try_from(info.uordblks.saturating_add(info.hblkhd)).ok()
+}
+
+/// Other allocators keep no count this can read.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn heap_in_use_bytes() -> Option<i64> {
+    None
 }
 
 #[cfg(test)]
@@ -198,5 +219,23 @@ mod tests {
         let text = metrics.render(None);
         assert!(text.contains("liaison_timer_lateness_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(text.contains("liaison_timer_lateness_seconds_bucket{le=\"0.005\"} 1"));
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn the_heap_gauge_follows_allocations() {
+        let gauge = || {
+            let text = Metrics::default().render(None);
+            text.lines()
+                .find_map(|line| line.strip_prefix("liaison_heap_in_use_bytes "))
+                .and_then(|value| value.parse::<i64>().ok())
+                .expect("the heap gauge")
+        };
+        let before = gauge();
+        let block = vec![1u8; 64 << 20];
+        let holding = gauge();
+        assert!(holding - before >= 64 << 20, "{before} → {holding}");
+        drop(block);
+        assert!(gauge() < holding - (32 << 20));
     }
 }

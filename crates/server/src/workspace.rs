@@ -521,7 +521,7 @@ async fn accept_offer(
     Path(contact_id): Path<String>,
 ) -> Answer {
     let user = &agent.user;
-    let participant_id = uuid::Uuid::new_v4().to_string();
+    let participant_id = liaison_core::new_record_id();
     let now = state.clock.now_ms();
     let (agent_ui_flow, after_contact_flow) = state.agent_ui_flows(&contact_id).await?;
     let Some(taken) = state

@@ -1213,6 +1213,7 @@ async fn a_run_stored_with_its_chat_starts_even_if_its_node_never_did() {
         timers: vec![liaison_server::flows::ready_run(
             &stored, &document, "API", now,
         )],
+        flow_logs: Vec::new(),
     };
     assert!(matches!(
         server.state.store.create_chat(chat).await.unwrap(),
@@ -1263,4 +1264,95 @@ async fn start_chat_contact_is_refused_while_too_many_flows_wait() {
             .unwrap()
             .contains("retry StartChatContact")
     );
+}
+
+#[tokio::test]
+async fn a_flows_first_blocks_commit_with_the_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, instance) = server(&dir).await;
+    let flow = import(
+        &server,
+        &instance,
+        "Greets at once",
+        "log-on",
+        json!([
+            {"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior", "Parameters": {"FlowLoggingBehavior": "Enabled"},
+             "Transitions": {"NextAction": "mark"}},
+            {"Identifier": "mark", "Type": "UpdateContactAttributes",
+             "Parameters": {"Attributes": {"greeted": "yes", "note": "$.Attributes.pad"}, "TargetContact": "Current"},
+             "Transitions": {"NextAction": "hello", "Errors": on_error("too-much")}},
+            say("hello", "Hello $.Attributes.name, greeted: $.Attributes.greeted", Some("hold")),
+            say("too-much", "Too much to remember", Some("hold")),
+            hold("hold")
+        ]),
+    )
+    .await;
+    let start = |attributes: Value| {
+        let body = json!({"InstanceId": instance, "ContactFlowId": flow,
+                          "ParticipantDetails": {"DisplayName": "Ana"}, "Attributes": attributes});
+        let server = &server;
+        async move {
+            let (status, _, started) = server.connect("PUT", "/contact/chat", Some(body)).await;
+            assert_eq!(status, 200, "{started}");
+            started["ContactId"].as_str().unwrap().to_string()
+        }
+    };
+    let system_said = |contact_id: String| {
+        let server = &server;
+        async move {
+            let items = server
+                .state
+                .store
+                .items_after(&contact_id, 0, 10)
+                .await
+                .unwrap();
+            items
+                .into_iter()
+                .filter(|i| i.item.role == Some(liaison_core::ParticipantRole::System))
+                .filter_map(|i| i.item.content)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Read the moment StartChatContact answers, without waiting for anything: the greeting,
+    // the attributes it set and its flow logs were committed with the chat.
+    let contact_id = start(json!({"name": "Ana", "pad": "x"})).await;
+    assert_eq!(
+        system_said(contact_id.clone()).await,
+        ["Hello Ana, greeted: yes"]
+    );
+    let stored = server
+        .state
+        .store
+        .get_contact(&contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.attributes["greeted"], "yes");
+    assert_eq!(stored.attributes["note"], "x");
+    let (_, logs) = flow_logs(&server, &instance, &contact_id).await;
+    let blocks: Vec<&str> = logs["FlowLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocks, ["log-on", "mark", "hello"], "{logs}");
+
+    // Attributes the flow would take past the 32 KB limit are refused: the error branch runs
+    // and the contact keeps what it started with.
+    let pad = "p".repeat(32_000);
+    let contact_id = start(json!({"name": "Bo", "pad": pad})).await;
+    assert_eq!(
+        system_said(contact_id.clone()).await,
+        ["Too much to remember"]
+    );
+    let stored = server
+        .state
+        .store
+        .get_contact(&contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.attributes.contains_key("greeted"));
 }

@@ -80,6 +80,8 @@ pub struct NewChat {
     /// Timers the chat starts with (its flow run, ready to go), so a crash right after the
     /// commit loses nothing.
     pub timers: Vec<Timer>,
+    /// Flow log records of the blocks the flow ran before the chat was stored.
+    pub flow_logs: Vec<FlowLogRecord>,
 }
 
 /// Result of [`Store::create_chat`].

@@ -6,11 +6,12 @@
 
 use crate::sql::{
     CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
-    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
-    ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, Prefixed,
-    RESERVE_SEQUENCE, SET_WATCHES_MESSAGES, TOKEN_HOLDER_QUERY, append_result, chat_store,
-    contact_from, corrupt, flow_from, flow_module_from, instance_from, item_from, json_text,
-    migrator, participant_from, state_text, timer_from, token_from, view_from,
+    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_FLOW_LOG, INSERT_ITEM,
+    INSERT_PARTICIPANT, INSERT_TOKEN, ITEM_COLUMNS, LOCK_OPEN_CONTACT, PARTICIPANT_CONNECTED,
+    PARTICIPANT_LEFT, PUT_TIMER, Prefixed, RESERVE_SEQUENCE, SET_WATCHES_MESSAGES,
+    TOKEN_HOLDER_QUERY, append_result, chat_store, contact_from, corrupt, flow_from,
+    flow_module_from, instance_from, item_from, json_text, migrator, participant_from, state_text,
+    timer_from, token_from, view_from,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, Hint, MergedAttributes, NewChat, Replay, Result,
@@ -454,6 +455,14 @@ async fn create_chat_in(tx: &mut PgConnection, chat: NewChat) -> Result<CreateCh
     if !chat.timers.is_empty() {
         sqlx::query(SET_WATCHES_MESSAGES)
             .bind(&contact.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for record in &chat.flow_logs {
+        sqlx::query(INSERT_FLOW_LOG)
+            .bind(&contact.id)
+            .bind(record.at_ms)
+            .bind(&record.record)
             .execute(&mut *tx)
             .await?;
     }

@@ -180,6 +180,8 @@ pub(crate) const PUT_TIMER: &str = "INSERT INTO timers \
 pub(crate) const DELETE_TIMER: &str = "DELETE FROM timers WHERE contact_id = $1 AND name = $2";
 pub(crate) const DELETE_CONTACT_TIMERS: &str = "DELETE FROM timers WHERE contact_id = $1";
 /// Whether any timer of contact `$1` wants to hear of its messages.
+pub(crate) const INSERT_FLOW_LOG: &str =
+    "INSERT INTO flow_logs (contact_id, at_ms, record) VALUES ($1, $2, $3)";
 pub(crate) const SET_WATCHES_MESSAGES: &str = "UPDATE contacts SET watches_messages = \
     (CASE WHEN EXISTS (SELECT 1 FROM timers WHERE contact_id = $1 AND wants_messages = 1) \
     THEN 1 ELSE 0 END) WHERE id = $1";
@@ -2209,7 +2211,7 @@ macro_rules! chat_store {
             async fn append_flow_logs(&self, contact_id: &str, records: &[$crate::FlowLogRecord]) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
                 for record in records {
-                    sqlx::query("INSERT INTO flow_logs (contact_id, at_ms, record) VALUES ($1, $2, $3)")
+                    sqlx::query($crate::sql::INSERT_FLOW_LOG)
                         .bind(contact_id)
                         .bind(record.at_ms)
                         .bind(&record.record)

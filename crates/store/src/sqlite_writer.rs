@@ -9,9 +9,9 @@
 
 use crate::sql::{
     CLAIM_CLIENT_TOKEN, DELETE_CONTACT_TIMERS, DELETE_TIMER, END_CONTACT, EVERYONE_LEFT,
-    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_ITEM, INSERT_PARTICIPANT, INSERT_TOKEN,
-    PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER, RESERVE_SEQUENCE, SET_WATCHES_MESSAGES,
-    append_result, json_text, state_text,
+    FIND_CLIENT_TOKEN, FIND_TIMER, INSERT_CONTACT, INSERT_FLOW_LOG, INSERT_ITEM,
+    INSERT_PARTICIPANT, INSERT_TOKEN, PARTICIPANT_CONNECTED, PARTICIPANT_LEFT, PUT_TIMER,
+    RESERVE_SEQUENCE, SET_WATCHES_MESSAGES, append_result, json_text, state_text,
 };
 use crate::{
     Append, Appended, ClientTokenKey, CreateChat, NewChat, Replay, Result, StoreError, Timer,
@@ -373,6 +373,11 @@ fn create_chat(connection: &Connection, chat: NewChat) -> Result<CreateChat> {
         connection
             .prepare_cached(SET_WATCHES_MESSAGES)?
             .execute(params![contact.id])?;
+    }
+    for record in &chat.flow_logs {
+        connection
+            .prepare_cached(INSERT_FLOW_LOG)?
+            .execute(params![contact.id, record.at_ms, record.record])?;
     }
     Ok(CreateChat::Created(items))
 }

@@ -294,6 +294,7 @@ fn new_chat(instance_id: &str) -> NewChat {
         items: Vec::new(),
         client_token: None,
         timers: Vec::new(),
+        flow_logs: Vec::new(),
     }
 }
 

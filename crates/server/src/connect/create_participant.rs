@@ -77,7 +77,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     );
     let now = state.clock.now_ms();
     let participant = Participant {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: liaison_core::new_record_id(),
         contact_id: contact.id.clone(),
         role: ParticipantRole::CustomBot,
         display_name,

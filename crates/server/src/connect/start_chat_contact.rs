@@ -3,7 +3,6 @@ use super::{
     too_large_attributes,
 };
 use crate::error::{ApiError, OrInternal};
-use crate::flows::ready_run;
 use crate::state::AppState;
 use crate::timers::TimerKind;
 use liaison_core::content::{
@@ -154,8 +153,8 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     let minutes = request
         .chat_duration_in_minutes
         .unwrap_or(DEFAULT_DURATION_MINUTES);
-    let contact_id = uuid::Uuid::new_v4().to_string();
-    let contact = Contact {
+    let contact_id = liaison_core::new_record_id();
+    let mut contact = Contact {
         id: contact_id.clone(),
         instance_id: instance.id.clone(),
         initial_contact_id: contact_id.clone(),
@@ -175,7 +174,7 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         watches_messages: false,
     };
     let customer = Participant {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: liaison_core::new_record_id(),
         contact_id: contact_id.clone(),
         role: ParticipantRole::Customer,
         display_name,
@@ -190,7 +189,9 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         Some(&customer),
         now,
     )];
+    let mut initial_text = None;
     if let Some(message) = request.initial_message {
+        initial_text = Some(message.content.clone());
         items.push(
             NewItem::new(
                 ItemType::Message,
@@ -201,15 +202,25 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
             .with_content(message.content),
         );
     }
-    // A flow that cannot run (saved with problems) leaves the chat to its timers, as in Connect
-    // a flow that fails at once would.
-    let run = liaison_core::flow::validate(&flow.content)
-        .document
-        .map(|document| ready_run(&flow, &document, "API", now));
-    if run.is_none() {
-        tracing::warn!(flow_id = flow.id, "the chat's flow cannot run");
-    }
-    let has_run = run.is_some();
+    // The flow runs up to its first wait (or first action that needs more than the chat) now,
+    // and commits with the chat. A flow that cannot run (saved with problems) leaves the chat
+    // to its timers, as in Connect a flow that fails at once would.
+    let (timers, flow_logs, flow_blocks) =
+        match liaison_core::flow::validate(&flow.content).document {
+            Some(document) => {
+                let segment = state
+                    .first_segment(&flow, &document, &mut contact, initial_text, now)
+                    .await
+                    .or_internal(Api::Connect)?;
+                items.extend(segment.items);
+                (vec![segment.run], segment.flow_logs, segment.blocks)
+            }
+            None => {
+                tracing::warn!(flow_id = flow.id, "the chat's flow cannot run");
+                (Vec::new(), Vec::new(), 0)
+            }
+        };
+    let run_due_ms = timers.first().map(|run| run.due_ms);
     let chat = NewChat {
         customer_token: TokenRecord {
             hash: hash_token(&token),
@@ -226,7 +237,8 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
         contact,
         customer,
         items,
-        timers: run.into_iter().collect(),
+        timers,
+        flow_logs,
     };
     let participant_id = chat.customer.id.clone();
     let expires_ms = chat.contact.expires_ms;
@@ -238,10 +250,14 @@ pub async fn handle(state: &AppState, request: Request) -> Result<Response, ApiE
     {
         CreateChat::Created(_) => {
             state.timers.arm_chat_deadline(&contact_id, expires_ms);
-            // The run was stored with the chat; this node starts it now (any node's sweep
-            // would, were this one to die first).
-            if has_run {
-                state.timers.arm(&contact_id, TimerKind::FlowRun, Some(now));
+            state
+                .metrics
+                .flow_blocks
+                .fetch_add(flow_blocks, std::sync::atomic::Ordering::Relaxed);
+            // The run was stored with the chat; this node goes on with it when it is due (any
+            // node's sweep would, were this one to die first).
+            if let Some(due_ms) = run_due_ms {
+                state.timers.arm(&contact_id, TimerKind::FlowRun, due_ms);
             }
             Ok(Response {
                 contact_id,
