@@ -1,7 +1,9 @@
 //! The task that owns every deadline of this node.
 //!
 //! Deadlines are persisted (a contact's `expires_ms`, the store's `timers` table), so this task
-//! only keeps the ones this node set in a timing wheel ([`DelayQueue`]) to fire them on time.
+//! only keeps the ones this node set in a timing wheel ([`DelayQueue`]) to fire them on time:
+//! one entry per contact, at the earliest of its deadlines, so the timers a chat arms take no
+//! entries of their own.
 //! Once a second it also asks the store for deadlines nobody fired: chats and timers of a node
 //! that died, or that fell due while no node ran. Firing is a transaction that re-reads the
 //! deadline under the contact's lock, so a deadline fires once however many nodes try.
@@ -15,6 +17,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::time::{DelayQueue, delay_queue};
 
 /// What a deadline is for.
@@ -28,7 +31,24 @@ pub enum TimerKind {
     FlowRun,
 }
 
+/// How many kinds of deadline a contact can have.
+const KINDS: usize = 3;
+
 impl TimerKind {
+    const ALL: [TimerKind; KINDS] = [
+        TimerKind::ChatDuration,
+        TimerKind::ParticipantTimers,
+        TimerKind::FlowRun,
+    ];
+
+    fn index(self) -> usize {
+        match self {
+            TimerKind::ChatDuration => 0,
+            TimerKind::ParticipantTimers => 1,
+            TimerKind::FlowRun => 2,
+        }
+    }
+
     /// The kind of a stored timer, by its name.
     fn of_stored(name: &str) -> Option<Self> {
         match name {
@@ -54,9 +74,17 @@ impl TimerKey {
         Some(TimerKey { contact, kind })
     }
 
-    fn contact_id(&self) -> String {
-        uuid::Uuid::from_bytes(self.contact).to_string()
+    pub fn contact(&self) -> [u8; 16] {
+        self.contact
     }
+
+    pub fn kind(&self) -> TimerKind {
+        self.kind
+    }
+}
+
+fn contact_id(contact: [u8; 16]) -> String {
+    uuid::Uuid::from_bytes(contact).to_string()
 }
 
 pub enum TimerCommand {
@@ -104,59 +132,160 @@ impl Timers {
     }
 }
 
-/// Deadlines by key in a timing wheel: arming a key again moves its deadline.
-pub struct Wheel<K> {
-    queue: DelayQueue<K>,
-    keys: HashMap<K, delay_queue::Key>,
+/// Deadlines by contact and kind in a timing wheel. A contact has one entry in the wheel, at its
+/// earliest deadline; arming a kind again moves that kind's deadline.
+pub struct Wheel<C> {
+    /// Deadlines are kept as whole milliseconds since this instant, rounded up.
+    epoch: Instant,
+    queue: DelayQueue<C>,
+    contacts: HashMap<C, Deadlines>,
+    /// Deadlines armed, over all contacts and kinds.
+    armed: usize,
 }
 
-impl<K: Copy + Eq + Hash> Default for Wheel<K> {
+/// A contact's entry: where it is in the wheel, and each kind's deadline.
+struct Deadlines {
+    slot: delay_queue::Key,
+    /// By [`TimerKind::index`]; [`UNSET`] when the kind is not armed.
+    at_ms: [u64; KINDS],
+}
+
+const UNSET: u64 = u64::MAX;
+
+impl Deadlines {
+    fn next_ms(&self) -> u64 {
+        self.at_ms.iter().copied().min().unwrap_or(UNSET)
+    }
+}
+
+impl<C: Copy + Eq + Hash> Default for Wheel<C> {
     fn default() -> Self {
         Wheel {
+            epoch: Instant::now(),
             queue: DelayQueue::new(),
-            keys: HashMap::new(),
+            contacts: HashMap::new(),
+            armed: 0,
         }
     }
 }
 
-impl<K: Copy + Eq + Hash> Wheel<K> {
-    pub fn arm(&mut self, key: K, wait: Duration) {
-        match self.keys.get(&key) {
-            Some(slot) => self.queue.reset(slot, wait),
+impl<C: Copy + Eq + Hash> Wheel<C> {
+    /// Fires `kind` for `contact` after `wait`, replacing that kind's earlier deadline.
+    pub fn arm(&mut self, contact: C, kind: TimerKind, wait: Duration) {
+        let since_epoch = (Instant::now() + wait).saturating_duration_since(self.epoch);
+        let at_ms = since_epoch.as_nanos().div_ceil(1_000_000) as u64;
+        let epoch = self.epoch;
+        match self.contacts.get_mut(&contact) {
+            Some(deadlines) => {
+                let earliest = deadlines.next_ms();
+                let slot = &mut deadlines.at_ms[kind.index()];
+                if *slot == UNSET {
+                    self.armed += 1;
+                }
+                *slot = at_ms;
+                let next = deadlines.next_ms();
+                if next != earliest {
+                    self.queue.reset_at(&deadlines.slot, instant(epoch, next));
+                }
+            }
             None => {
-                let slot = self.queue.insert(key, wait);
-                self.keys.insert(key, slot);
+                let mut deadlines = [UNSET; KINDS];
+                deadlines[kind.index()] = at_ms;
+                let slot = self.queue.insert_at(contact, instant(epoch, at_ms));
+                self.contacts.insert(
+                    contact,
+                    Deadlines {
+                        slot,
+                        at_ms: deadlines,
+                    },
+                );
+                self.armed += 1;
             }
         }
     }
 
-    pub fn forget(&mut self, key: &K) {
-        if let Some(slot) = self.keys.remove(key) {
-            self.queue.remove(&slot);
+    /// Nothing runs for `kind` of `contact` any more.
+    pub fn forget(&mut self, contact: C, kind: TimerKind) {
+        let Some(deadlines) = self.contacts.get_mut(&contact) else {
+            return;
+        };
+        let earliest = deadlines.next_ms();
+        let slot = &mut deadlines.at_ms[kind.index()];
+        if *slot == UNSET {
+            return;
+        }
+        *slot = UNSET;
+        self.armed -= 1;
+        match deadlines.next_ms() {
+            UNSET => self.forget_contact(contact),
+            next if next != earliest => {
+                self.queue
+                    .reset_at(&deadlines.slot, instant(self.epoch, next));
+            }
+            _ => {}
         }
     }
 
+    /// Drops every deadline of `contact`.
+    pub fn forget_contact(&mut self, contact: C) {
+        if let Some(deadlines) = self.contacts.remove(&contact) {
+            self.queue.remove(&deadlines.slot);
+            self.armed -= deadlines.at_ms.iter().filter(|at| **at != UNSET).count();
+        }
+    }
+
+    /// Deadlines armed, over all contacts and kinds.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.armed
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.contacts.is_empty()
     }
 
-    /// The next key whose deadline passed; waits for it. Pending forever while empty.
-    pub async fn expired(&mut self) -> K {
+    /// The next contact with deadlines that passed, and their kinds; waits for it. Pending
+    /// forever while empty.
+    pub async fn expired(&mut self) -> (C, Vec<TimerKind>) {
         loop {
             if self.queue.is_empty() {
                 std::future::pending::<()>().await;
             }
-            if let Some(expired) = self.queue.next().await {
-                let key = expired.into_inner();
-                self.keys.remove(&key);
-                return key;
+            let Some(expired) = self.queue.next().await else {
+                continue;
+            };
+            let contact = expired.into_inner();
+            let Some(deadlines) = self.contacts.get_mut(&contact) else {
+                continue;
+            };
+            let now_ms = Instant::now()
+                .saturating_duration_since(self.epoch)
+                .as_millis() as u64;
+            let mut due = Vec::new();
+            for kind in TimerKind::ALL {
+                let at = &mut deadlines.at_ms[kind.index()];
+                if *at <= now_ms {
+                    *at = UNSET;
+                    due.push(kind);
+                }
+            }
+            self.armed -= due.len();
+            // The wheel let go of the entry's slot when it expired.
+            match deadlines.next_ms() {
+                UNSET => {
+                    self.contacts.remove(&contact);
+                }
+                next => deadlines.slot = self.queue.insert_at(contact, instant(self.epoch, next)),
+            }
+            if !due.is_empty() {
+                return (contact, due);
             }
         }
     }
+}
+
+/// The instant `at_ms` milliseconds after `epoch`.
+fn instant(epoch: Instant, at_ms: u64) -> Instant {
+    epoch + Duration::from_millis(at_ms)
 }
 
 /// How often the store is asked for deadlines nobody fired.
@@ -171,7 +300,7 @@ const LEASE_MS: i64 = 10_000;
 
 /// Runs until every [`Timers`] handle is gone.
 pub async fn run(state: AppState, mut commands: mpsc::UnboundedReceiver<TimerCommand>) {
-    let mut wheel: Wheel<TimerKey> = Wheel::default();
+    let mut wheel: Wheel<[u8; 16]> = Wheel::default();
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -184,17 +313,17 @@ pub async fn run(state: AppState, mut commands: mpsc::UnboundedReceiver<TimerCom
             command = commands.recv() => match command {
                 Some(TimerCommand::Arm { key, due_ms }) => {
                     let wait = (due_ms - state.clock.now_ms()).max(0) as u64;
-                    wheel.arm(key, Duration::from_millis(wait));
+                    wheel.arm(key.contact, key.kind, Duration::from_millis(wait));
                 }
-                Some(TimerCommand::Forget { key }) => wheel.forget(&key),
-                Some(TimerCommand::ForgetContact { contact }) => {
-                    for kind in [TimerKind::ChatDuration, TimerKind::ParticipantTimers, TimerKind::FlowRun] {
-                        wheel.forget(&TimerKey { contact, kind });
-                    }
-                }
+                Some(TimerCommand::Forget { key }) => wheel.forget(key.contact, key.kind),
+                Some(TimerCommand::ForgetContact { contact }) => wheel.forget_contact(contact),
                 None => return,
             },
-            key = wheel.expired(), if !wheel.is_empty() => fire(&state, key.contact_id(), key.kind),
+            (contact, kinds) = wheel.expired(), if !wheel.is_empty() => {
+                for kind in kinds {
+                    fire(&state, contact_id(contact), kind);
+                }
+            }
         }
     }
 }
@@ -240,40 +369,98 @@ async fn sweep_store(state: &AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::time::{Instant, advance};
+    use tokio::time::advance;
 
-    /// Collects what expires within `within`, with the virtual time each expired at.
+    /// Collects what expires within `within`: contact, kind and the virtual time it fired at.
     async fn expire_for(
         wheel: &mut Wheel<u32>,
         start: Instant,
         within: Duration,
-    ) -> Vec<(u32, u64)> {
+    ) -> Vec<(u32, TimerKind, u64)> {
         let mut fired = Vec::new();
         let end = start + within;
         loop {
             tokio::select! {
-                key = wheel.expired(), if !wheel.is_empty() => {
-                    fired.push((key, (Instant::now() - start).as_millis() as u64));
+                (contact, kinds) = wheel.expired(), if !wheel.is_empty() => {
+                    let at = (Instant::now() - start).as_millis() as u64;
+                    fired.extend(kinds.into_iter().map(|kind| (contact, kind, at)));
                 }
                 _ = tokio::time::sleep_until(end) => return fired,
             }
         }
     }
 
+    const SESSION: TimerKind = TimerKind::ParticipantTimers;
+
     #[tokio::test(start_paused = true)]
     async fn deadlines_fire_on_virtual_time_moved_and_forgotten() {
         let start = Instant::now();
         let mut wheel = Wheel::default();
-        wheel.arm(1, Duration::from_secs(120));
-        wheel.arm(2, Duration::from_secs(60));
-        wheel.arm(3, Duration::from_secs(30));
+        wheel.arm(1, SESSION, Duration::from_secs(120));
+        wheel.arm(2, SESSION, Duration::from_secs(60));
+        wheel.arm(3, SESSION, Duration::from_secs(30));
         // Re-arming moves a deadline (a message resetting an idle timer).
-        wheel.arm(2, Duration::from_secs(180));
-        wheel.forget(&3);
+        wheel.arm(2, SESSION, Duration::from_secs(180));
+        wheel.forget(3, SESSION);
         assert_eq!(wheel.len(), 2);
         let fired = expire_for(&mut wheel, start, Duration::from_secs(600)).await;
-        assert_eq!(fired, vec![(1, 120_000), (2, 180_000)]);
+        assert_eq!(fired, vec![(1, SESSION, 120_000), (2, SESSION, 180_000)]);
         assert!(wheel.is_empty());
+        assert_eq!(wheel.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_contacts_deadlines_share_one_entry_and_each_fires_on_time() {
+        let start = Instant::now();
+        let mut wheel = Wheel::default();
+        wheel.arm(7, TimerKind::ChatDuration, Duration::from_secs(300));
+        wheel.arm(7, SESSION, Duration::from_secs(60));
+        wheel.arm(7, TimerKind::FlowRun, Duration::from_secs(60));
+        wheel.arm(8, TimerKind::FlowRun, Duration::from_secs(90));
+        assert_eq!(
+            (wheel.len(), wheel.contacts.len(), wheel.queue.len()),
+            (4, 2, 2)
+        );
+        // Moving the earliest later, and another earlier, moves the entry with them.
+        wheel.arm(7, SESSION, Duration::from_secs(240));
+        wheel.arm(7, TimerKind::FlowRun, Duration::from_secs(30));
+        wheel.forget(8, TimerKind::FlowRun);
+        assert_eq!(
+            (wheel.len(), wheel.contacts.len(), wheel.queue.len()),
+            (3, 1, 1)
+        );
+        let fired = expire_for(&mut wheel, start, Duration::from_secs(600)).await;
+        assert_eq!(
+            fired,
+            vec![
+                (7, TimerKind::FlowRun, 30_000),
+                (7, SESSION, 240_000),
+                (7, TimerKind::ChatDuration, 300_000),
+            ]
+        );
+        assert!(wheel.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_due_together_fire_together_and_a_forgotten_contact_never_fires() {
+        let start = Instant::now();
+        let mut wheel = Wheel::default();
+        wheel.arm(1, SESSION, Duration::from_secs(10));
+        wheel.arm(1, TimerKind::FlowRun, Duration::from_secs(10));
+        wheel.arm(2, SESSION, Duration::from_secs(5));
+        wheel.arm(2, TimerKind::ChatDuration, Duration::from_secs(20));
+        wheel.forget_contact(2);
+        wheel.forget_contact(3);
+        assert_eq!(wheel.len(), 2);
+        let fired = expire_for(&mut wheel, start, Duration::from_secs(60)).await;
+        assert_eq!(
+            fired,
+            vec![(1, SESSION, 10_000), (1, TimerKind::FlowRun, 10_000)]
+        );
+        // Forgetting the last kind of a contact drops its entry.
+        wheel.arm(4, SESSION, Duration::from_secs(10));
+        wheel.forget(4, SESSION);
+        assert!(wheel.is_empty() && wheel.queue.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -281,7 +468,11 @@ mod tests {
         let start = Instant::now();
         let mut wheel = Wheel::default();
         for key in 0..100_000u32 {
-            wheel.arm(key, Duration::from_millis(u64::from(key % 10_000) + 1));
+            wheel.arm(
+                key,
+                SESSION,
+                Duration::from_millis(u64::from(key % 10_000) + 1),
+            );
         }
         advance(Duration::from_millis(1)).await;
         let fired = expire_for(&mut wheel, start, Duration::from_secs(11)).await;
@@ -289,7 +480,7 @@ mod tests {
         assert!(
             fired
                 .iter()
-                .all(|(key, at)| at.abs_diff(u64::from(key % 10_000) + 1) <= 1),
+                .all(|(key, _, at)| at.abs_diff(u64::from(key % 10_000) + 1) <= 1),
             "every deadline fires at its millisecond"
         );
     }
