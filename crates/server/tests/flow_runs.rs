@@ -778,6 +778,22 @@ async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
     );
 }
 
+/// The blocks a contact's flow logs name, in order.
+fn logged_blocks(logs: &Value) -> Vec<&str> {
+    logs["FlowLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Identifier"].as_str().unwrap())
+        .collect()
+}
+
+/// Turns flow logging on, then goes to `next`.
+fn log_on(next: &str) -> Value {
+    json!({"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior",
+           "Parameters": {"FlowLoggingBehavior": "Enabled"}, "Transitions": {"NextAction": next}})
+}
+
 async fn flow_logs(server: &TestServer, instance: &str, contact_id: &str) -> (u16, Value) {
     let (status, _, body) = server
         .connect(
@@ -799,8 +815,7 @@ async fn flow_logs_record_the_blocks_run_while_logging_is_on() {
         "Logged greeting",
         "log-on",
         json!([
-            {"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior", "Parameters": {"FlowLoggingBehavior": "Enabled"},
-             "Transitions": {"NextAction": "tier"}},
+            log_on("tier"),
             {"Identifier": "tier", "Type": "Compare", "Parameters": {"ComparisonValue": "$.Attributes.tier"},
              "Transitions": {"NextAction": "hello", "Conditions": [equals("gold", "hello-gold")],
                              "Errors": [{"NextAction": "hello", "ErrorType": "NoMatchingCondition"}]}},
@@ -884,12 +899,7 @@ async fn flow_logs_record_the_blocks_run_while_logging_is_on() {
     .await;
     server.system_messages(&chat, 2).await;
     let (_, logs) = flow_logs(&server, &instance, &chat.contact_id).await;
-    let blocks: Vec<&str> = logs["FlowLogs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Identifier"].as_str().unwrap())
-        .collect();
+    let blocks = logged_blocks(&logs);
     assert_eq!(blocks, vec!["log-on", "tier", "hello", "log-off", "quiet"]);
     assert_eq!(logs["FlowLogs"][1]["Results"], "");
     assert_eq!(logs["FlowLogs"][1]["NextAction"], "hello");
@@ -1276,8 +1286,7 @@ async fn a_flows_first_blocks_commit_with_the_chat() {
         "Greets at once",
         "log-on",
         json!([
-            {"Identifier": "log-on", "Type": "UpdateFlowLoggingBehavior", "Parameters": {"FlowLoggingBehavior": "Enabled"},
-             "Transitions": {"NextAction": "mark"}},
+            log_on("mark"),
             {"Identifier": "mark", "Type": "UpdateContactAttributes",
              "Parameters": {"Attributes": {"greeted": "yes", "note": "$.Attributes.pad"}, "TargetContact": "Current"},
              "Transitions": {"NextAction": "hello", "Errors": on_error("too-much")}},
@@ -1297,62 +1306,38 @@ async fn a_flows_first_blocks_commit_with_the_chat() {
             started["ContactId"].as_str().unwrap().to_string()
         }
     };
-    let system_said = |contact_id: String| {
+    // What the store holds for the chat: the system's messages and the contact's attributes.
+    let committed = |contact_id: String| {
         let server = &server;
         async move {
-            let items = server
-                .state
-                .store
-                .items_after(&contact_id, 0, 10)
-                .await
-                .unwrap();
-            items
+            let store = &server.state.store;
+            let items = store.items_after(&contact_id, 0, 10).await.unwrap();
+            let said = items
                 .into_iter()
                 .filter(|i| i.item.role == Some(liaison_core::ParticipantRole::System))
                 .filter_map(|i| i.item.content)
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            let contact = store.get_contact(&contact_id).await.unwrap().unwrap();
+            (said, contact.attributes)
         }
     };
 
     // Read the moment StartChatContact answers, without waiting for anything: the greeting,
     // the attributes it set and its flow logs were committed with the chat.
     let contact_id = start(json!({"name": "Ana", "pad": "x"})).await;
-    assert_eq!(
-        system_said(contact_id.clone()).await,
-        ["Hello Ana, greeted: yes"]
-    );
-    let stored = server
-        .state
-        .store
-        .get_contact(&contact_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.attributes["greeted"], "yes");
-    assert_eq!(stored.attributes["note"], "x");
+    let (said, attributes) = committed(contact_id.clone()).await;
+    assert_eq!(said, ["Hello Ana, greeted: yes"]);
+    assert_eq!(attributes["greeted"], "yes");
+    assert_eq!(attributes["note"], "x");
     let (_, logs) = flow_logs(&server, &instance, &contact_id).await;
-    let blocks: Vec<&str> = logs["FlowLogs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Identifier"].as_str().unwrap())
-        .collect();
+    let blocks = logged_blocks(&logs);
     assert_eq!(blocks, ["log-on", "mark", "hello"], "{logs}");
 
     // Attributes the flow would take past the 32 KB limit are refused: the error branch runs
     // and the contact keeps what it started with.
     let pad = "p".repeat(32_000);
     let contact_id = start(json!({"name": "Bo", "pad": pad})).await;
-    assert_eq!(
-        system_said(contact_id.clone()).await,
-        ["Too much to remember"]
-    );
-    let stored = server
-        .state
-        .store
-        .get_contact(&contact_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!stored.attributes.contains_key("greeted"));
+    let (said, attributes) = committed(contact_id).await;
+    assert_eq!(said, ["Too much to remember"]);
+    assert!(!attributes.contains_key("greeted"));
 }
