@@ -110,6 +110,14 @@ fn stored_state(timer: Option<&Timer>) -> Option<FlowState> {
         .ok()
 }
 
+/// Leaves the stored run as it is.
+fn unchanged(stored: Option<&Timer>) -> TimerEffect {
+    TimerEffect {
+        timer: stored.cloned(),
+        ..TimerEffect::default()
+    }
+}
+
 /// The run as stored. A run being driven or about to start hears of customer messages too: one
 /// that comes before the Wait that takes it is kept for that Wait.
 fn timer_of(state: &FlowState) -> Timer {
@@ -615,6 +623,23 @@ impl AppState {
         })
     }
 
+    /// Changes the contact's stored run with `apply`, under the contact's lock.
+    async fn update_run(
+        &self,
+        contact_id: &str,
+        apply: impl Fn(Option<&Timer>) -> TimerEffect + Send + Sync + 'static,
+    ) -> Result<Appended, StoreError> {
+        self.append(Append {
+            contact_id: contact_id.to_string(),
+            timer: Some(TimerUpdate {
+                name: FLOW_TIMER.to_string(),
+                apply: Arc::new(apply),
+            }),
+            ..Append::default()
+        })
+        .await
+    }
+
     /// Decides under the contact's lock what `trigger` does to the contact's run, and claims the
     /// run when it goes on here.
     async fn claim_flow(
@@ -708,10 +733,7 @@ impl AppState {
                 _ => None,
             };
             let Some((mut state, outcome)) = decided else {
-                return TimerEffect {
-                    timer: stored.cloned(),
-                    ..TimerEffect::default()
-                };
+                return unchanged(stored);
             };
             state.runner = Some(token.clone());
             state.lease_until_ms = now + LEASE_MS;
@@ -722,16 +744,7 @@ impl AppState {
                 ..TimerEffect::default()
             }
         };
-        let appended = self
-            .append(Append {
-                contact_id: contact.id.clone(),
-                timer: Some(TimerUpdate {
-                    name: FLOW_TIMER.to_string(),
-                    apply: Arc::new(apply),
-                }),
-                ..Append::default()
-            })
-            .await?;
+        let appended = self.update_run(&contact.id, apply).await?;
         if !matches!(appended, Appended::Written(_)) {
             return Ok(Claim::Nothing);
         }
@@ -766,10 +779,7 @@ impl AppState {
             let Some(previous) =
                 stored_state(stored).filter(|s| s.runner.as_deref() == Some(token.as_str()))
             else {
-                return TimerEffect {
-                    timer: stored.cloned(),
-                    ..TimerEffect::default()
-                };
+                return unchanged(stored);
             };
             let mut next = next.clone();
             let releasing = next.runner.is_none();
@@ -794,16 +804,7 @@ impl AppState {
                 participants_left: Vec::new(),
             }
         };
-        let appended = self
-            .append(Append {
-                contact_id: contact_id.to_string(),
-                timer: Some(TimerUpdate {
-                    name: FLOW_TIMER.to_string(),
-                    apply: Arc::new(apply),
-                }),
-                ..Append::default()
-            })
-            .await?;
+        let appended = self.update_run(contact_id, apply).await?;
         let stored = if matches!(appended, Appended::Written(_)) {
             std::mem::replace(
                 &mut *outcome.lock().unwrap_or_else(|p| p.into_inner()),
@@ -941,10 +942,7 @@ impl AppState {
         let queue = queue_id.to_string();
         let apply = move |stored: Option<&Timer>| {
             let Some(mut state) = stored_state(stored) else {
-                return TimerEffect {
-                    timer: stored.cloned(),
-                    ..TimerEffect::default()
-                };
+                return unchanged(stored);
             };
             state.queue = Some(queue.clone());
             state.initiation_method = "TRANSFER".to_string();
@@ -953,15 +951,7 @@ impl AppState {
                 ..TimerEffect::default()
             }
         };
-        self.append(Append {
-            contact_id: contact.id.clone(),
-            timer: Some(TimerUpdate {
-                name: FLOW_TIMER.to_string(),
-                apply: Arc::new(apply),
-            }),
-            ..Append::default()
-        })
-        .await?;
+        self.update_run(&contact.id, apply).await?;
         self.enqueue_contact(&contact.instance_id, &contact.id, queue_id)
             .await?;
         self.run_flow(
@@ -1005,15 +995,7 @@ impl AppState {
                 ..TimerEffect::default()
             }
         };
-        self.append(Append {
-            contact_id: contact.id.clone(),
-            timer: Some(TimerUpdate {
-                name: FLOW_TIMER.to_string(),
-                apply: Arc::new(apply),
-            }),
-            ..Append::default()
-        })
-        .await?;
+        self.update_run(&contact.id, apply).await?;
         self.timers.arm(&contact.id, TimerKind::FlowRun, Some(now));
         self.holders.forget_contact(&contact.id);
         Ok(true)
@@ -1025,10 +1007,7 @@ impl AppState {
     pub async fn stop_flow(&self, contact_id: &str) -> Result<(), StoreError> {
         let apply = |stored: Option<&Timer>| {
             let Some(mut state) = stored_state(stored) else {
-                return TimerEffect {
-                    timer: stored.cloned(),
-                    ..TimerEffect::default()
-                };
+                return unchanged(stored);
             };
             state.finished = true;
             state.runner = None;
@@ -1039,15 +1018,7 @@ impl AppState {
                 ..TimerEffect::default()
             }
         };
-        self.append(Append {
-            contact_id: contact_id.to_string(),
-            timer: Some(TimerUpdate {
-                name: FLOW_TIMER.to_string(),
-                apply: Arc::new(apply),
-            }),
-            ..Append::default()
-        })
-        .await?;
+        self.update_run(contact_id, apply).await?;
         self.timers.arm(contact_id, TimerKind::FlowRun, None);
         self.holders.forget_contact(contact_id);
         Ok(())
