@@ -94,7 +94,7 @@ async fn send_text(server: &TestServer, token: &str, text: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// Creates a flow of `flow_type` on the instance; returns its id.
+/// Creates a flow; its id.
 async fn create_flow(
     server: &TestServer,
     instance: &str,
@@ -102,11 +102,9 @@ async fn create_flow(
     flow_type: &str,
     content: Value,
 ) -> String {
-    let body = json!({"Name": name, "Type": flow_type, "Content": content.to_string()});
-    let (status, _, created) = server
-        .connect("PUT", &format!("/contact-flows/{instance}"), Some(body))
+    let created = server
+        .create_flow(instance, name, flow_type, &content.to_string())
         .await;
-    assert_eq!(status, 200, "{created}");
     created["ContactFlowId"].as_str().unwrap().to_string()
 }
 

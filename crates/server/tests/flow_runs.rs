@@ -55,16 +55,10 @@ async fn import(
     start: &str,
     actions: Value,
 ) -> String {
-    let content =
-        json!({"Version": "2019-10-30", "StartAction": start, "Actions": actions}).to_string();
-    let (status, _, created) = server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{instance}"),
-            Some(json!({"Name": name, "Type": "CONTACT_FLOW", "Content": content})),
-        )
+    let content = json!({"Version": "2019-10-30", "StartAction": start, "Actions": actions});
+    let created = server
+        .create_flow(instance, name, "CONTACT_FLOW", &content.to_string())
         .await;
-    assert_eq!(status, 200, "{created}");
     created["ContactFlowId"].as_str().unwrap().to_string()
 }
 
@@ -291,7 +285,7 @@ async fn a_bot_wait_follows_the_custom_participant() {
     )
     .await;
     let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
-    let bot_token = add_bot(&server, &instance, &chat).await;
+    let bot_token = server.join_custom_bot(&chat).await.1;
     loop {
         if next_item(&mut socket).await.expect("joined")["ContentType"] == JOINED {
             break;
@@ -671,33 +665,6 @@ async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch
     );
 }
 
-/// Adds a connected custom bot to the chat; returns its connection token.
-async fn add_bot(server: &TestServer, instance: &str, chat: &Chat) -> String {
-    let (status, _, bot) = server
-        .connect(
-            "POST",
-            "/contact/create-participant",
-            Some(json!({"InstanceId": instance, "ContactId": chat.contact_id,
-                        "ParticipantDetails": {"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{bot}");
-    let (status, _, connection) = server
-        .participant(
-            "/participant/connection",
-            bot["ParticipantCredentials"]["ParticipantToken"]
-                .as_str()
-                .unwrap(),
-            json!({"Type": ["CONNECTION_CREDENTIALS"], "ConnectParticipant": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{connection}");
-    connection["ConnectionCredentials"]["ConnectionToken"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
     let dir = tempfile::tempdir().unwrap();
@@ -736,7 +703,7 @@ async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
     )
     .await;
     let (chat, mut socket) = start_on(&server, &instance, &flow, json!({})).await;
-    let bot = add_bot(&server, &instance, &chat).await;
+    let bot = server.join_custom_bot(&chat).await.1;
     let (status, _, _) = server
         .participant("/participant/disconnect", &bot, json!({}))
         .await;
@@ -767,7 +734,7 @@ async fn a_bot_leaving_hands_the_chat_to_the_disconnect_flow() {
     )
     .await;
     let (chat, _socket) = start_on(&server, &instance, &plain, json!({})).await;
-    let bot = add_bot(&server, &instance, &chat).await;
+    let bot = server.join_custom_bot(&chat).await.1;
     server
         .participant("/participant/disconnect", &bot, json!({}))
         .await;

@@ -603,15 +603,15 @@ async fn guided_chat(s: &Setup) -> Option<(Agent, Chat)> {
     let queue = s.queue("Wrap-up").await;
     let profile = s.profile("Wrap-up", 1, &[(&queue, 1, 0)]).await;
     let mo = s.agent("mo", "Mo", &profile).await;
-    let (status, _, created) = s
+    let created = s
         .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "Sample after contact work flow", "Type": "CONTACT_FLOW", "Content": guide_flow})),
+        .create_flow(
+            &s.instance,
+            "Sample after contact work flow",
+            "CONTACT_FLOW",
+            &guide_flow,
         )
         .await;
-    assert_eq!(status, 200, "{created}");
     let flow_id = s
         .queueing_flow(
             "Guided",
@@ -1017,15 +1017,15 @@ async fn a_chat_sent_to_an_agent_is_offered_to_that_agent_only() {
             {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
         ]
     });
-    let (status, _, created) = s
+    let created = s
         .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "Straight to Ray", "Type": "CONTACT_FLOW", "Content": to_ray.to_string()})),
+        .create_flow(
+            &s.instance,
+            "Straight to Ray",
+            "CONTACT_FLOW",
+            &to_ray.to_string(),
         )
         .await;
-    assert_eq!(status, 200, "{created}");
     let direct = s
         .server
         .start_chat(json!({"ContactFlowId": created["ContactFlowId"]}))
@@ -1096,15 +1096,15 @@ async fn a_default_agent_ui_guide_runs_from_the_moment_the_agent_accepts() {
             {"Identifier": "end", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}
         ]
     });
-    let (status, _, created) = s
+    let created = s
         .server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{}", s.instance),
-            Some(json!({"Name": "Greeting guide", "Type": "CONTACT_FLOW", "Content": guide.to_string()})),
+        .create_flow(
+            &s.instance,
+            "Greeting guide",
+            "CONTACT_FLOW",
+            &guide.to_string(),
         )
         .await;
-    assert_eq!(status, 200, "{created}");
     let flow_id = s
         .queueing_flow(
             "Greeted",

@@ -299,6 +299,23 @@ impl TestServer {
             .clone()
     }
 
+    /// Creates a flow of `flow_type` from `content` (its JSON text, sent as it is);
+    /// CreateContactFlow's answer.
+    pub async fn create_flow(
+        &self,
+        instance: &str,
+        name: &str,
+        flow_type: &str,
+        content: &str,
+    ) -> Value {
+        let body = json!({"Name": name, "Type": flow_type, "Content": content});
+        let (status, _, created) = self
+            .connect("PUT", &format!("/contact-flows/{instance}"), Some(body))
+            .await;
+        assert_eq!(status, 200, "{created}");
+        created
+    }
+
     /// Starts a chat with `extra` members merged into the request.
     pub async fn start_chat(&self, extra: Value) -> Chat {
         let (instance, flow) = self.instance_and_flow().await;
