@@ -8,9 +8,7 @@ mod common;
 use common::workspace::{Agent, Setup, setup_on};
 use common::{Chat, Socket, TestServer, next_item, open_socket};
 use liaison_server::state::RemovalCause;
-use liaison_store::SqliteStore;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const JOINED: &str = "application/vnd.amazonaws.connect.event.participant.joined";
@@ -25,12 +23,11 @@ const MINUTE_MS: i64 = 600;
 
 /// A server whose chat timers run fast while agents get ten seconds to accept an offer.
 async fn server() -> (tempfile::TempDir, Setup) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.expect("open store");
-    let mut config = TestServer::config();
-    config.timer_minute_ms = MINUTE_MS;
-    config.offer_seconds = 1_000;
-    let server = TestServer::start_configured(Arc::new(store), config).await;
+    let (dir, server) = TestServer::start_on_sqlite_with(|config| {
+        config.timer_minute_ms = MINUTE_MS;
+        config.offer_seconds = 1_000;
+    })
+    .await;
     (dir, setup_on(server).await)
 }
 

@@ -5,24 +5,9 @@
 mod common;
 
 use common::{Chat, TestServer, next_item, open_socket};
-use liaison_store::SqliteStore;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const PNG: &str = "image/png";
-
-async fn server_with(
-    configure: impl FnOnce(&mut liaison_server::state::ServerConfig),
-) -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.expect("open store");
-    let mut config = TestServer::config();
-    configure(&mut config);
-    (
-        dir,
-        TestServer::start_configured(Arc::new(store), config).await,
-    )
-}
 
 async fn start_upload(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
     let (status, _, answer) = server
@@ -84,7 +69,7 @@ async fn share(server: &TestServer, chat: &Chat, bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_file_is_uploaded_shared_with_everyone_and_downloaded() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let chat = server.start_chat(json!({})).await;
     let mut socket = open_socket(&chat.websocket_url).await;
     let bytes: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
@@ -177,7 +162,8 @@ async fn a_file_is_uploaded_shared_with_everyone_and_downloaded() {
 #[tokio::test]
 async fn limits_expiry_other_chats_and_bots_are_refused() {
     // One timer minute is not the clock of URLs: expiry is tested with a short download URL.
-    let (_dir, server) = server_with(|config| config.max_attachment_bytes = 1_000).await;
+    let (_dir, server) =
+        TestServer::start_on_sqlite_with(|config| config.max_attachment_bytes = 1_000).await;
     let chat = server.start_chat(json!({})).await;
 
     for (body, what) in [
@@ -323,7 +309,8 @@ async fn scanner() -> String {
 #[tokio::test]
 async fn a_scanner_approves_or_rejects_each_file_before_it_is_shown() {
     let url = scanner().await;
-    let (_dir, server) = server_with(|config| config.attachment_scanner_url = Some(url)).await;
+    let (_dir, server) =
+        TestServer::start_on_sqlite_with(|config| config.attachment_scanner_url = Some(url)).await;
     let chat = server.start_chat(json!({})).await;
     let mut socket = open_socket(&chat.websocket_url).await;
 
@@ -378,7 +365,7 @@ async fn a_scanner_approves_or_rejects_each_file_before_it_is_shown() {
 
 #[tokio::test]
 async fn a_chat_shares_at_most_a_hundred_files() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let chat = server.start_chat(json!({})).await;
     for _ in 0..100 {
         let (status, answer) = start_upload(&server, &chat.connection_token, png_start(10)).await;

@@ -470,20 +470,19 @@ async fn the_corpus_custom_bot_flow_runs_with_an_http_function() {
     let functions = std::sync::Arc::new(Functions::default());
     let base = function_server(functions.clone()).await;
     let arn = "arn:aws:lambda:us-east-1:000000000000:function:add-bot";
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config();
-    config.timer_minute_ms = MINUTE_MS;
-    config
-        .functions
-        .insert(arn.into(), format!("{base}/add-bot"));
-    config
-        .functions
-        .insert("slow".into(), format!("{base}/slow"));
-    config
-        .functions
-        .insert("nested".into(), format!("{base}/nested"));
-    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
-    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|config| {
+        config.timer_minute_ms = MINUTE_MS;
+        config
+            .functions
+            .insert(arn.into(), format!("{base}/add-bot"));
+        config
+            .functions
+            .insert("slow".into(), format!("{base}/slow"));
+        config
+            .functions
+            .insert("nested".into(), format!("{base}/nested"));
+    })
+    .await;
     let (_, _, instances) = server.connect("GET", "/instance", None).await;
     let instance = instances["InstanceSummaryList"][0]["Id"]
         .as_str()
@@ -584,17 +583,16 @@ async fn the_corpus_custom_bot_flow_runs_with_an_http_function() {
 async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch() {
     let functions = std::sync::Arc::new(Functions::default());
     let base = function_server(functions.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config();
-    config.timer_minute_ms = MINUTE_MS;
-    config
-        .functions
-        .insert("slow".into(), format!("{base}/slow"));
-    config
-        .functions
-        .insert("nested".into(), format!("{base}/nested"));
-    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
-    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|config| {
+        config.timer_minute_ms = MINUTE_MS;
+        config
+            .functions
+            .insert("slow".into(), format!("{base}/slow"));
+        config
+            .functions
+            .insert("nested".into(), format!("{base}/nested"));
+    })
+    .await;
     let (_, _, instances) = server.connect("GET", "/instance", None).await;
     let instance = instances["InstanceSummaryList"][0]["Id"]
         .as_str()
@@ -1218,11 +1216,8 @@ async fn a_run_stored_with_its_chat_starts_even_if_its_node_never_did() {
 
 #[tokio::test]
 async fn start_chat_contact_is_refused_while_too_many_flows_wait() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = liaison_store::SqliteStore::open(dir.path()).await.unwrap();
-    let mut config = TestServer::config();
-    config.max_pending_flow_runs = 0;
-    let server = TestServer::start_configured(std::sync::Arc::new(store), config).await;
+    let (_dir, server) =
+        TestServer::start_on_sqlite_with(|config| config.max_pending_flow_runs = 0).await;
     let (instance, flow) = server.instance_and_flow().await;
     let (status, headers, refused) = server
         .connect(

@@ -8,25 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{TestServer, open_socket};
 use hmac::{KeyInit, Mac};
-use liaison_store::SqliteStore;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const SHOP: &str = "https://shop.example.com";
-
-async fn server_with(
-    configure: impl FnOnce(&mut liaison_server::state::ServerConfig),
-) -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.expect("open store");
-    let mut config = TestServer::config();
-    configure(&mut config);
-    (
-        dir,
-        TestServer::start_configured(Arc::new(store), config).await,
-    )
-}
 
 /// A flow that tells the customer the attributes it sees, then waits.
 async fn attribute_echo_flow(server: &TestServer, instance: &str) -> String {
@@ -133,7 +118,7 @@ async fn attributes_of(server: &TestServer, instance: &str, contact_id: &str) ->
 
 #[tokio::test]
 async fn widgets_and_their_keys_are_managed_through_the_admin_api() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let (instance, flow) = server.instance_and_flow().await;
     let path = format!("/liaison/widgets/{instance}");
 
@@ -263,7 +248,7 @@ async fn widgets_and_their_keys_are_managed_through_the_admin_api() {
 
 #[tokio::test]
 async fn a_page_of_an_allowed_origin_starts_a_chat_and_the_flow_sees_its_attributes() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let (instance, _) = server.instance_and_flow().await;
     let flow = attribute_echo_flow(&server, &instance).await;
     let created = create_widget(
@@ -357,7 +342,7 @@ async fn a_page_of_an_allowed_origin_starts_a_chat_and_the_flow_sees_its_attribu
 
 #[tokio::test]
 async fn with_security_on_only_a_token_signed_by_a_current_key_starts_a_chat() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let (instance, _) = server.instance_and_flow().await;
     let flow = attribute_echo_flow(&server, &instance).await;
     let created = create_widget(
@@ -547,7 +532,8 @@ async fn with_security_on_only_a_token_signed_by_a_current_key_starts_a_chat() {
 
 #[tokio::test]
 async fn starts_are_limited_per_client_and_display_names_follow_the_widget() {
-    let (_dir, server) = server_with(|config| config.widget_starts_per_client_minute = 3).await;
+    let (_dir, server) =
+        TestServer::start_on_sqlite_with(|config| config.widget_starts_per_client_minute = 3).await;
     let (instance, flow) = server.instance_and_flow().await;
     let created = create_widget(
         &server,
@@ -597,7 +583,7 @@ async fn starts_are_limited_per_client_and_display_names_follow_the_widget() {
 
 #[tokio::test]
 async fn the_demo_page_carries_a_widget_that_chats_from_its_own_origin() {
-    let (_dir, server) = server_with(|_| {}).await;
+    let (_dir, server) = TestServer::start_on_sqlite_with(|_| {}).await;
     let page = server
         .http
         .get(format!("{}/demo", server.base))
@@ -649,7 +635,7 @@ async fn the_demo_page_carries_a_widget_that_chats_from_its_own_origin() {
     assert_eq!(after["Widgets"][0]["AllowedOrigins"], json!([server.base]));
     server.stop().await;
 
-    let (_dir, off) = server_with(|config| config.demo_page = false).await;
+    let (_dir, off) = TestServer::start_on_sqlite_with(|config| config.demo_page = false).await;
     let page = off
         .http
         .get(format!("{}/demo", off.base))

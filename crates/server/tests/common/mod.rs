@@ -68,6 +68,21 @@ impl TestServer {
         ServerConfig::new(vec![(ACCESS_KEY.into(), SECRET_KEY.into())])
     }
 
+    /// Starts a server on a fresh SQLite store, with the test configuration as `configure`
+    /// changes it; the store's directory lives as long as the returned guard.
+    pub async fn start_on_sqlite_with(
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> (tempfile::TempDir, TestServer) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.expect("open store");
+        let mut config = TestServer::config();
+        configure(&mut config);
+        (
+            dir,
+            TestServer::start_configured(Arc::new(store), config).await,
+        )
+    }
+
     /// Starts a server with a configuration of the test's own.
     pub async fn start_configured(store: Arc<dyn Store>, config: ServerConfig) -> TestServer {
         let state = liaison_server::start(store, Arc::new(SystemClock), config)
