@@ -318,11 +318,7 @@ async fn an_auto_disconnected_agent_hands_the_chat_to_the_disconnect_flow() {
     let (_dir, s) = server().await;
     let server = &s.server;
     let agent_ana = ana(&s).await;
-    let (_, _, instances) = server.connect("GET", "/instance", None).await;
-    let instance = instances["InstanceSummaryList"][0]["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let instance = server.default_instance().await;
     let flow = flow_with_disconnect_flow(server, &instance).await;
     let chat = start_on(server, &flow).await;
     set_timers(

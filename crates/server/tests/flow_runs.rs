@@ -138,11 +138,7 @@ async fn send(server: &TestServer, chat: &Chat, text: &str) {
 
 async fn server(dir: &tempfile::TempDir) -> (TestServer, String) {
     let server = TestServer::start(dir.path(), MINUTE_MS).await;
-    let (_, _, instances) = server.connect("GET", "/instance", None).await;
-    let instance = instances["InstanceSummaryList"][0]["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let instance = server.default_instance().await;
     (server, instance)
 }
 
@@ -475,30 +471,15 @@ async fn the_corpus_custom_bot_flow_runs_with_an_http_function() {
         config
             .functions
             .insert(arn.into(), format!("{base}/add-bot"));
-        config
-            .functions
-            .insert("slow".into(), format!("{base}/slow"));
-        config
-            .functions
-            .insert("nested".into(), format!("{base}/nested"));
     })
     .await;
-    let (_, _, instances) = server.connect("GET", "/instance", None).await;
-    let instance = instances["InstanceSummaryList"][0]["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let instance = server.default_instance().await;
 
     // The export leaves the function unset ("NOT-SET"); its owner fills in the ARN.
     let content = exported.replace("NOT-SET", arn);
-    let (status, _, created) = server
-        .connect(
-            "PUT",
-            &format!("/contact-flows/{instance}"),
-            Some(json!({"Name": "Custom bot", "Type": "CONTACT_FLOW", "Content": content})),
-        )
+    let created = server
+        .create_flow(&instance, "Custom bot", "CONTACT_FLOW", &content)
         .await;
-    assert_eq!(status, 200, "{created}");
     let flow = created["ContactFlowId"].as_str().unwrap().to_string();
 
     // Not associated yet: the flow takes its error branch.
@@ -593,11 +574,7 @@ async fn functions_that_are_slow_or_answer_the_wrong_shape_take_the_error_branch
             .insert("nested".into(), format!("{base}/nested"));
     })
     .await;
-    let (_, _, instances) = server.connect("GET", "/instance", None).await;
-    let instance = instances["InstanceSummaryList"][0]["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let instance = server.default_instance().await;
     let slow = "arn:aws:lambda:us-east-1:000000000000:function:slow";
     let nested = "arn:aws:lambda:us-east-1:000000000000:function:nested";
     for function in [slow, nested] {

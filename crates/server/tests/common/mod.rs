@@ -271,14 +271,19 @@ impl TestServer {
         read(request.send().await.expect("request")).await
     }
 
+    /// The id of the instance every fresh server has (the first in `ListInstances`).
+    pub async fn default_instance(&self) -> String {
+        let (_, _, instances) = self.connect("GET", "/instance", None).await;
+        instances["InstanceSummaryList"][0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// The default instance and a flow that keeps chats open quietly (it waits a week), so
     /// tests see only their own traffic; the flow is created on first use.
     pub async fn instance_and_flow(&self) -> (String, String) {
-        let (_, _, instances) = self.connect("GET", "/instance", None).await;
-        let instance = instances["InstanceSummaryList"][0]["Id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let instance = self.default_instance().await;
         let (_, _, flows) = self
             .connect("GET", &format!("/contact-flows-summary/{instance}"), None)
             .await;
